@@ -1,0 +1,70 @@
+import { EventEmitter } from 'node:events';
+
+/** Lifecycle states of a supervised process (go2rtc, MediaMTX, every FFmpeg job). */
+export type ProcessState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopping' | 'stopped';
+
+export interface ProcessStateEvent {
+  /** Supervisor name, e.g. "go2rtc", "mediamtx", "ffmpeg:front_door:clip". */
+  name: string;
+  state: ProcessState;
+  previous: ProcessState;
+  pid: number | null;
+  restarts: number;
+  /** Human-readable reason for backoff/failed (redacted; includes the last stderr lines). */
+  lastError: string | null;
+  at: string;
+}
+
+/**
+ * Every event Camstack publishes, by name. One typed bus; MQTT, SSE and the HA websocket
+ * subscribe to it rather than to the modules that produce the facts.
+ */
+export interface CamstackEvents {
+  'process.state': ProcessStateEvent;
+}
+
+export type EventName = keyof CamstackEvents;
+
+/** A small typed wrapper around EventEmitter. Listeners that throw do not break the emitter. */
+export class EventBus {
+  readonly #emitter = new EventEmitter();
+
+  constructor() {
+    this.#emitter.setMaxListeners(100);
+  }
+
+  emit<K extends EventName>(name: K, payload: CamstackEvents[K]): void {
+    for (const listener of this.#emitter.listeners(name)) {
+      try {
+        (listener as (p: CamstackEvents[K]) => void)(payload);
+      } catch (err) {
+        this.#emitter.emit('listener-error', { name, err });
+      }
+    }
+  }
+
+  on<K extends EventName>(name: K, listener: (payload: CamstackEvents[K]) => void): () => void {
+    this.#emitter.on(name, listener);
+    return () => this.#emitter.off(name, listener);
+  }
+
+  /** Resolves with the first payload that matches, or rejects after timeoutMs. */
+  waitFor<K extends EventName>(
+    name: K,
+    predicate: (payload: CamstackEvents[K]) => boolean,
+    timeoutMs: number,
+  ): Promise<CamstackEvents[K]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${name}`));
+      }, timeoutMs);
+      const off = this.on(name, (payload) => {
+        if (!predicate(payload)) return;
+        clearTimeout(timer);
+        off();
+        resolve(payload);
+      });
+    });
+  }
+}
