@@ -1,0 +1,239 @@
+/**
+ * Synthetic cameras for the demo, the tests and the benchmarks: a separate MediaMTX instance
+ * plays "the camera network" (its RTSP server is what Camstack pulls from, and its API lists the
+ * readers of every path, so tests count upstream connections at the source), and one FFmpeg per
+ * camera publishes a test pattern with a visible wall clock (H.264, 2 s GOP, Opus audio).
+ * Everything listens on 127.0.0.1 only.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveBinaries } from '../server/src/engines/binaries.js';
+
+export interface SyntheticCameraSpec {
+  /** Path on the simulated camera server: rtsp://127.0.0.1:<port>/<name>. */
+  name: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  gopSeconds?: number;
+  /** Video bitrate in kbit/s (default: x264's CRF output, small). */
+  bitrateKbps?: number;
+  audio?: boolean;
+  /** Label drawn next to the clock (default: the name). */
+  label?: string;
+}
+
+interface Running {
+  spec: Required<Omit<SyntheticCameraSpec, 'bitrateKbps'>> & { bitrateKbps?: number };
+  proc: ChildProcess | null;
+}
+
+const FONT_CANDIDATES = [
+  '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf',
+  '/usr/share/fonts/TTF/DejaVuSansMono.ttf',
+  '/usr/share/fonts/dejavu/DejaVuSansMono.ttf',
+];
+
+/** The FFmpeg arguments of one synthetic camera (pure, for tests and the demo alike). */
+export function publisherArgs(spec: Running['spec'], url: string, fontFile: string | null): string[] {
+  const { width, height, fps, gopSeconds } = spec;
+  const gop = String(fps * gopSeconds);
+  // Wall clock (local time) at the bottom, big enough to read in a screenshot.
+  const clock = fontFile
+    ? `,drawtext=fontfile=${fontFile}:text='${spec.label} %{localtime\\:%Y-%m-%d %H\\\\\\:%M\\\\\\:%S}':x=10:y=h-th-10:fontsize=${Math.max(16, Math.round(height / 14))}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=6`
+    : '';
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=${fps}${clock}`,
+  ];
+  if (spec.audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+  args.push(
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-profile:v',
+    'baseline',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    gop,
+    '-keyint_min',
+    gop,
+    '-sc_threshold',
+    '0',
+  );
+  if (spec.bitrateKbps) {
+    args.push(
+      '-b:v',
+      `${spec.bitrateKbps}k`,
+      '-maxrate',
+      `${spec.bitrateKbps}k`,
+      '-bufsize',
+      `${spec.bitrateKbps * 2}k`,
+    );
+  }
+  if (spec.audio) args.push('-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', '32k');
+  args.push('-f', 'rtsp', '-rtsp_transport', 'tcp', url);
+  return args;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export interface SyntheticCameraServerOptions {
+  rtspPort: number;
+  apiPort: number;
+}
+
+export class SyntheticCameraServer {
+  readonly rtspPort: number;
+  readonly apiPort: number;
+  readonly #cameras = new Map<string, Running>();
+  #mediamtx: ChildProcess | null = null;
+  #dir: string | null = null;
+  readonly #bins = resolveBinaries();
+  readonly #font = FONT_CANDIDATES.find((f) => existsSync(f)) ?? null;
+
+  constructor(opts: SyntheticCameraServerOptions) {
+    this.rtspPort = opts.rtspPort;
+    this.apiPort = opts.apiPort;
+  }
+
+  url(name: string): string {
+    return `rtsp://127.0.0.1:${this.rtspPort}/${name}`;
+  }
+
+  async start(): Promise<void> {
+    this.#dir = await mkdtemp(join(tmpdir(), 'camstack-sim-'));
+    const config = {
+      logLevel: 'warn',
+      logDestinations: ['stdout'],
+      api: true,
+      apiAddress: `127.0.0.1:${this.apiPort}`,
+      rtsp: true,
+      rtspTransports: ['tcp'],
+      rtspAddress: `127.0.0.1:${this.rtspPort}`,
+      rtmp: false,
+      hls: false,
+      webrtc: false,
+      srt: false,
+      moq: false,
+      playback: false,
+      metrics: false,
+      pprof: false,
+      paths: { all_others: {} },
+    };
+    const file = join(this.#dir, 'camera-sim.yml');
+    await writeFile(file, JSON.stringify(config));
+    this.#mediamtx = spawn(this.#bins.mediamtx, [file], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${this.apiPort}/v3/info`, { signal: AbortSignal.timeout(500) })).ok,
+      10_000,
+      'the synthetic camera server',
+    );
+  }
+
+  /** Starts publishing a camera and waits until its path is online at the simulated camera. */
+  async addCamera(spec: SyntheticCameraSpec): Promise<string> {
+    const full: Running['spec'] = {
+      name: spec.name,
+      width: spec.width ?? 640,
+      height: spec.height ?? 360,
+      fps: spec.fps ?? 25,
+      gopSeconds: spec.gopSeconds ?? 2,
+      audio: spec.audio ?? true,
+      label: spec.label ?? spec.name,
+      ...(spec.bitrateKbps ? { bitrateKbps: spec.bitrateKbps } : {}),
+    };
+    const running: Running = { spec: full, proc: null };
+    this.#cameras.set(spec.name, running);
+    await this.resume(spec.name);
+    return this.url(spec.name);
+  }
+
+  /** Stops a camera's publisher: the camera "disappears" (connection refused on its path). */
+  async pause(name: string): Promise<void> {
+    const cam = this.#camera(name);
+    if (cam.proc) await killGroup(cam.proc);
+    cam.proc = null;
+  }
+
+  async resume(name: string): Promise<void> {
+    const cam = this.#camera(name);
+    if (cam.proc) return;
+    const args = publisherArgs(cam.spec, this.url(name), this.#font);
+    cam.proc = spawn(this.#bins.ffmpeg, args, { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+    await waitFor(async () => (await this.path(name))?.online === true, 15_000, `synthetic camera ${name} online`);
+  }
+
+  /** Number of clients reading this camera right now, as the camera itself counts them. */
+  async readers(name: string): Promise<number> {
+    return (await this.path(name))?.readers.length ?? 0;
+  }
+
+  async path(name: string): Promise<{ online: boolean; readers: unknown[] } | null> {
+    const res = await fetch(`http://127.0.0.1:${this.apiPort}/v3/paths/get/${encodeURIComponent(name)}`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    if (res.status === 404) return null;
+    if (!res.ok) throw new Error(`camera server answered ${res.status}`);
+    const body = (await res.json()) as { online?: boolean; ready?: boolean; readers?: unknown[] };
+    return { online: body.online ?? body.ready ?? false, readers: body.readers ?? [] };
+  }
+
+  /** Every process this server started (publishers and its MediaMTX), for leak checks. */
+  pids(): number[] {
+    const pids = [...this.#cameras.values()].map((c) => c.proc?.pid).filter((p): p is number => !!p);
+    if (this.#mediamtx?.pid) pids.push(this.#mediamtx.pid);
+    return pids;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.#cameras.keys()].map((n) => this.pause(n)));
+    if (this.#mediamtx) await killGroup(this.#mediamtx);
+    this.#mediamtx = null;
+    if (this.#dir) await rm(this.#dir, { recursive: true, force: true });
+    this.#dir = null;
+  }
+
+  #camera(name: string): Running {
+    const cam = this.#cameras.get(name);
+    if (!cam) throw new Error(`no synthetic camera ${name}`);
+    return cam;
+  }
+}
+
+async function killGroup(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null || !proc.pid) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-(proc.pid as number), sig);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGINT');
+  const timer = setTimeout(() => signal('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}

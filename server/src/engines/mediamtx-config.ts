@@ -1,0 +1,66 @@
+import type { EnginePorts } from './ports.js';
+
+export interface MediamtxConfigInput {
+  ports: EnginePorts;
+  /** Where continuous recordings go: `<media>/camstack` (MediaMTX adds `<camera>/…`). */
+  recordDir: string;
+  /** Address the RTSP restream binds to: 127.0.0.1, or "" when Home Assistant must read it. */
+  rtspBind: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+}
+
+type Permission = { action: string; path?: string };
+
+export interface MediamtxConfig {
+  [key: string]: unknown;
+  pathDefaults: Record<string, unknown>;
+  paths: Record<string, never>;
+}
+
+const MTX_LOG_LEVELS = { trace: 'debug', debug: 'debug', info: 'info', warn: 'warn', error: 'error' } as const;
+
+/**
+ * MediaMTX's boot configuration: only RTSP (TCP), the control API and the playback server, all
+ * on loopback unless the restream must reach Home Assistant. Every other protocol is off.
+ * Paths (one per camera) are added through the API at runtime.
+ */
+export function buildMediamtxConfig(input: MediamtxConfigInput): MediamtxConfig {
+  const { ports } = input;
+  const local: Permission[] = [{ action: 'publish' }, { action: 'read' }, { action: 'playback' }];
+  return {
+    logLevel: MTX_LOG_LEVELS[input.logLevel],
+    logDestinations: ['stdout'],
+    logStructured: true,
+    readTimeout: '10s',
+    writeTimeout: '10s',
+    authMethod: 'internal',
+    authInternalUsers: [
+      // Everything on this box (our server, go2rtc, FFmpeg) may publish, read and play back.
+      { user: 'any', pass: '', ips: ['127.0.0.1', '::1'], permissions: [...local, { action: 'api' }] },
+    ],
+    api: true,
+    apiAddress: `127.0.0.1:${ports.mediamtxApi}`,
+    metrics: false,
+    pprof: false,
+    playback: true,
+    playbackAddress: `127.0.0.1:${ports.mediamtxPlayback}`,
+    rtsp: true,
+    rtspTransports: ['tcp'],
+    rtspEncryption: 'no',
+    rtspAddress: `${input.rtspBind}:${ports.mediamtxRtsp}`,
+    rtmp: false,
+    hls: false,
+    webrtc: false,
+    srt: false,
+    moq: false,
+    pathDefaults: {
+      recordFormat: 'fmp4',
+      recordPath: `${input.recordDir.replace(/\/+$/, '')}/%path/%Y-%m-%d_%H-%M-%S-%f`,
+      recordPartDuration: '1s',
+      recordSegmentDuration: '10m',
+      // Retention is ours (protected clips must survive it), not MediaMTX's.
+      recordDeleteAfter: '0s',
+    },
+    paths: {},
+  };
+}

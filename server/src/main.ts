@@ -1,0 +1,126 @@
+/**
+ * The composition root: the only module that knows every other one. Reads the configuration,
+ * builds the logger, bus, engines and HTTP app, and owns start-up and shutdown.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from './config/load.js';
+import { resolveBinaries } from './engines/binaries.js';
+import { Engines } from './engines/engines.js';
+import { DEFAULT_ENGINE_PORTS, type EnginePorts } from './engines/ports.js';
+import { EventBus } from './events/bus.js';
+import { buildApp } from './http/app.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { SecretRedactor } from './log/redact.js';
+import { reapOrphans } from './supervisor/orphans.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export interface RunningCamstack {
+  port: number;
+  logger: Logger;
+  engines: Engines;
+  stop: (reason: string) => Promise<void>;
+}
+
+function intEnv(env: NodeJS.ProcessEnv, key: string): number | undefined {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${key} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+/** Development and test knobs: engine ports as JSON, health timing in milliseconds. */
+function enginePortsFromEnv(env: NodeJS.ProcessEnv): EnginePorts {
+  const raw = env.CAMSTACK_ENGINE_PORTS;
+  if (!raw) return { ...DEFAULT_ENGINE_PORTS };
+  const parsed = JSON.parse(raw) as Partial<EnginePorts>;
+  return { ...DEFAULT_ENGINE_PORTS, ...parsed };
+}
+
+export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promise<RunningCamstack> {
+  const config = loadConfig({ env });
+  const redactor = new SecretRedactor();
+  for (const cam of config.cameras) if (cam.password) redactor.add(cam.password);
+  if (config.apiToken) redactor.add(config.apiToken);
+  const logger = createLogger({ level: config.logLevel, redactor });
+  const bus = new EventBus();
+  bus.on('process.state', (e) =>
+    logger.info(
+      { proc: e.name, state: e.state, pid: e.pid, restarts: e.restarts, lastError: e.lastError ?? undefined },
+      `${e.name} ${e.state}`,
+    ),
+  );
+
+  const workDir = join(config.dataDir, 'engines');
+  const reaped = await reapOrphans(join(workDir, 'pids'), logger);
+  if (reaped.length) logger.warn({ pids: reaped }, 'stopped engine processes left behind by a previous run');
+
+  const healthIntervalMs = intEnv(env, 'CAMSTACK_HEALTH_INTERVAL_MS');
+  const unhealthyAfterMs = intEnv(env, 'CAMSTACK_UNHEALTHY_AFTER_MS');
+  const backoffBaseMs = intEnv(env, 'CAMSTACK_BACKOFF_BASE_MS');
+  const engines = new Engines({
+    bus,
+    logger,
+    redactor,
+    binaries: resolveBinaries(env),
+    workDir,
+    recordDir: config.mediaDir,
+    ports: enginePortsFromEnv(env),
+    webrtcBind: env.CAMSTACK_WEBRTC_BIND ?? '',
+    webrtcCandidates: config.webrtcCandidates,
+    rtspBind: env.CAMSTACK_RTSP_BIND ?? '127.0.0.1',
+    logLevel: config.logLevel === 'warning' ? 'warn' : config.logLevel,
+    timing: {
+      ...(healthIntervalMs !== undefined ? { healthIntervalMs } : {}),
+      ...(unhealthyAfterMs !== undefined ? { unhealthyAfterMs } : {}),
+      ...(backoffBaseMs !== undefined ? { policy: { baseDelayMs: backoffBaseMs } } : {}),
+    },
+  });
+
+  const app = await buildApp({ logger, version: pkg.version, engineHealth: () => engines.health() });
+  const host = env.CAMSTACK_HOST ?? '0.0.0.0';
+  const port = intEnv(env, 'CAMSTACK_PORT') ?? config.ingressPort;
+  // Listen first: a busy port fails start-up before any engine is spawned.
+  await app.listen({ host, port });
+  await engines.start();
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  logger.info({ host, port: boundPort, cameras: config.cameras.length }, 'Camstack is listening');
+
+  let stopping: Promise<void> | null = null;
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ reason }, 'shutting down');
+      await app.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server failed'));
+      await engines.stop();
+      logger.info('stopped; every child process has exited');
+    })();
+    return stopping;
+  };
+  return { port: boundPort, logger, engines, stop };
+}
+
+async function runAsProcess(): Promise<void> {
+  let running: RunningCamstack;
+  try {
+    running = await startCamstack();
+  } catch (err) {
+    process.stderr.write(`Camstack could not start:\n${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      running.stop(signal).then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  void runAsProcess();
+}

@@ -1,0 +1,722 @@
+/**
+ * Supervises one long-running (go2rtc, MediaMTX) or finite (FFmpeg job) child process: spawn in its own
+ * process group, health probes, stuck detection, restart with backoff, graceful stop escalation.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { execa } from 'execa';
+import type { EventBus, ProcessState, ProcessStateEvent } from '../events/bus.js';
+import type { Logger } from '../log/logger.js';
+import type { SecretRedactor } from '../log/redact.js';
+import { isGroupAlive, pidFileName, signalGroup, terminateGroup } from './orphans.js';
+import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
+
+export type OutputStream = 'stdout' | 'stderr';
+export type StopMethod = 'SIGINT' | 'q';
+
+export interface ManagedProcessOptions {
+  /** Supervisor name, e.g. "go2rtc", "ffmpeg:front_door:clip". Used in events, logs and the pid file name. */
+  name: string;
+  command: string;
+  args: readonly string[];
+  /** Extra environment variables (merged over process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  cwd?: string;
+  bus: EventBus;
+  logger: Logger;
+  redactor: SecretRedactor;
+  /** Resolves true when healthy. Must honour the signal (aborted on timeout, stop and exit). */
+  healthCheck?: (signal: AbortSignal) => Promise<boolean>;
+  /** Probe period while running. Default 5000 ms. While starting, probes run every min(this, 500) ms. */
+  healthIntervalMs?: number;
+  /** A probe that has not answered after this long counts as failed. Default: healthIntervalMs. */
+  healthTimeoutMs?: number;
+  /** Health failing this long, or never healthy this long after spawn → kill and restart. Default 30000 ms. */
+  unhealthyAfterMs?: number;
+  /** No stdout/stderr output for this long → stuck → kill and restart. Off when undefined. */
+  stuckAfterMs?: number;
+  policy?: RestartPolicyOptions;
+  /** false: exit code 0 means "done" and goes to 'stopped' (finite FFmpeg jobs). Default true. */
+  restartOnExit?: boolean;
+  /** How stop() asks politely: SIGINT to the group, or "q\n" on stdin (FFmpeg). Default 'SIGINT'. */
+  stopMethod?: StopMethod;
+  /** Wait after the polite request before SIGTERM. Default 5000 ms. */
+  stopGraceMs?: number;
+  /** Wait after SIGTERM before SIGKILL (also used when killing an unhealthy/stuck child). Default 3000 ms. */
+  killGraceMs?: number;
+  /** Redacted output lines kept in `tail`. Default 40. */
+  tailLines?: number;
+  /** Called with every non-empty, already redacted output line. */
+  onLine?: (stream: OutputStream, line: string) => void;
+  /** If set, `<pidDir>/<safe-name>.pid` holds `{pid, command}` while the child runs (see reapOrphans). */
+  pidDir?: string;
+}
+
+export interface ProcessSnapshot {
+  state: ProcessState;
+  pid: number | null;
+  restarts: number;
+  lastError: string | null;
+}
+
+/** Output lines of the dying run quoted in lastError. */
+const LAST_ERROR_LINES = 10;
+/** How long to wait for stdout/stderr to drain after the leader exited (a grandchild may hold them open). */
+const DRAIN_AFTER_EXIT_MS = 250;
+/** A partial line longer than this is emitted as is. */
+const MAX_LINE_LENGTH = 16 * 1024;
+
+/** What ManagedProcess needs from the execa subprocess. */
+interface ChildHandle {
+  readonly pid?: number | undefined;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  on(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  on(event: 'close' | 'spawn', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+class LineSplitter {
+  readonly #decoder = new StringDecoder('utf8');
+  #partial = '';
+
+  push(chunk: Buffer | string): string[] {
+    const text = this.#partial + (typeof chunk === 'string' ? chunk : this.#decoder.write(chunk));
+    const parts = text.split(/\r\n|\n|\r/);
+    this.#partial = parts.pop() ?? '';
+    if (this.#partial.length > MAX_LINE_LENGTH) {
+      parts.push(this.#partial);
+      this.#partial = '';
+    }
+    return parts;
+  }
+
+  flush(): string[] {
+    const rest = this.#partial + this.#decoder.end();
+    this.#partial = '';
+    return rest.length > 0 ? [rest] : [];
+  }
+}
+
+interface Run {
+  readonly id: number;
+  readonly child: ChildHandle | null;
+  readonly pid: number | null;
+  readonly spawnedAt: number;
+  lastOutputAt: number;
+  failingSince: number | null;
+  /** Set when we kill the child ourselves because it is unhealthy or stuck. */
+  killReason: string | null;
+  /** Set by stop(): the exit is expected and must not trigger a restart. */
+  stopping: boolean;
+  exited: boolean;
+  readonly timers: Set<NodeJS.Timeout>;
+  probe: AbortController | null;
+  readonly recent: string[];
+  readonly splitters: Record<OutputStream, LineSplitter>;
+  readonly closed: Promise<void>;
+  /** Resolves once the leader exited, output drained, leftovers of its group were killed and the pid file removed. */
+  readonly done: Promise<void>;
+  markClosed: () => void;
+  markDone: () => void;
+}
+
+interface StateWaiter {
+  states: readonly ProcessState[];
+  resolve: (snapshot: ProcessSnapshot) => void;
+}
+
+function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/** Resolves true if `promise` settles within `ms`, false otherwise. Leaves no timer behind. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const d = delay(ms);
+  try {
+    return await Promise.race([promise.then(() => true), d.promise.then(() => false)]);
+  } finally {
+    d.cancel();
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class ManagedProcess {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+
+  readonly #opts: ManagedProcessOptions;
+  readonly #bus: EventBus;
+  readonly #log: Logger;
+  readonly #redactor: SecretRedactor;
+  readonly #policy: RestartPolicy;
+  readonly #healthIntervalMs: number;
+  readonly #healthTimeoutMs: number;
+  readonly #unhealthyAfterMs: number;
+  readonly #stuckAfterMs: number | undefined;
+  readonly #restartOnExit: boolean;
+  readonly #stopMethod: StopMethod;
+  readonly #stopGraceMs: number;
+  readonly #killGraceMs: number;
+  readonly #tailLines: number;
+
+  #state: ProcessState = 'stopped';
+  #restarts = 0;
+  #lastError: string | null = null;
+  #tail: string[] = [];
+  #run: Run | null = null;
+  #runSeq = 0;
+  #everStarted = false;
+  /** Bumped by start/stop/restart: callbacks scheduled under an older generation do nothing. */
+  #generation = 0;
+  #backoffTimer: NodeJS.Timeout | null = null;
+  /** Cleanup of the previous run's group that may still be in progress after its leader exited. */
+  #cleanup: Promise<void> | null = null;
+  #stopPromise: Promise<void> | null = null;
+  #waiters = new Set<StateWaiter>();
+
+  constructor(options: ManagedProcessOptions) {
+    this.#opts = options;
+    this.name = options.name;
+    this.command = options.command;
+    this.args = [...options.args];
+    this.#bus = options.bus;
+    this.#log = options.logger.child({ proc: options.name });
+    this.#redactor = options.redactor;
+    this.#policy = new RestartPolicy(options.policy);
+    this.#healthIntervalMs = options.healthIntervalMs ?? 5000;
+    this.#healthTimeoutMs = options.healthTimeoutMs ?? this.#healthIntervalMs;
+    this.#unhealthyAfterMs = options.unhealthyAfterMs ?? 30_000;
+    this.#stuckAfterMs = options.stuckAfterMs;
+    this.#restartOnExit = options.restartOnExit ?? true;
+    this.#stopMethod = options.stopMethod ?? 'SIGINT';
+    this.#stopGraceMs = options.stopGraceMs ?? 5000;
+    this.#killGraceMs = options.killGraceMs ?? 3000;
+    this.#tailLines = Math.max(0, options.tailLines ?? 40);
+  }
+
+  get state(): ProcessState {
+    return this.#state;
+  }
+
+  /** Pid of the live child (also its process-group id), null when none. */
+  get pid(): number | null {
+    return this.#run?.pid ?? null;
+  }
+
+  /** Automatic restarts plus restart() calls since creation. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  get lastError(): string | null {
+    return this.#lastError;
+  }
+
+  /** The last `tailLines` redacted output lines (stdout and stderr, across runs). A copy. */
+  get tail(): string[] {
+    return [...this.#tail];
+  }
+
+  /** When the live child was spawned; null when there is none. */
+  get startedAt(): Date | null {
+    return this.#run === null ? null : new Date(this.#run.spawnedAt);
+  }
+
+  snapshot(): ProcessSnapshot {
+    return { state: this.#state, pid: this.pid, restarts: this.#restarts, lastError: this.#lastError };
+  }
+
+  /** Resolves with the snapshot as soon as the state is (one of) `state`; rejects after `timeoutMs`. */
+  waitForState(state: ProcessState | readonly ProcessState[], timeoutMs: number): Promise<ProcessSnapshot> {
+    const states: readonly ProcessState[] = typeof state === 'string' ? [state] : state;
+    if (states.includes(this.#state)) return Promise.resolve(this.snapshot());
+    return new Promise((resolve, reject) => {
+      const waiter: StateWaiter = {
+        states,
+        resolve: (snapshot) => {
+          clearTimeout(timer);
+          resolve(snapshot);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(
+          new Error(
+            `${this.name}: timed out after ${timeoutMs} ms waiting for state ${states.join('|')} (now ${this.#state})`,
+          ),
+        );
+      }, timeoutMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /**
+   * Spawns the child if it is stopped or failed (resetting the restart policy and lastError).
+   * No-op while starting, running or in backoff; waits for a stop in progress first.
+   * Resolves once the child is spawned, not once it is healthy (use waitForState('running')).
+   */
+  async start(): Promise<void> {
+    await this.#settle();
+    if (this.#state !== 'stopped' && this.#state !== 'failed') return;
+    this.#generation++;
+    this.#policy.reset();
+    this.#lastError = null;
+    this.#spawn();
+  }
+
+  /** Manual restart: stops the child if there is one (gracefully), resets the policy and spawns again. */
+  async restart(): Promise<void> {
+    if (this.#run !== null || this.#stopPromise !== null) await this.stop();
+    await this.#settle();
+    if (this.#run !== null) return; // a concurrent start()/restart() won
+    this.#generation++;
+    this.#clearBackoff();
+    this.#policy.reset();
+    this.#lastError = null;
+    if (this.#everStarted) this.#restarts++;
+    this.#spawn();
+  }
+
+  /**
+   * 'stopping' → polite request (SIGINT or "q") → SIGTERM after stopGraceMs → SIGKILL after killGraceMs →
+   * 'stopped', resolving only once the child and everything left in its process group are gone.
+   * Cancels backoff and probes; in backoff or failed it goes straight to 'stopped'. Idempotent.
+   */
+  stop(): Promise<void> {
+    if (this.#stopPromise !== null) return this.#stopPromise;
+    if (this.#state === 'stopped' && this.#run === null && this.#cleanup === null) return Promise.resolve();
+    const promise = this.#doStop().finally(() => {
+      if (this.#stopPromise === promise) this.#stopPromise = null;
+    });
+    this.#stopPromise = promise;
+    return promise;
+  }
+
+  async #doStop(): Promise<void> {
+    this.#generation++;
+    this.#clearBackoff();
+    const run = this.#run;
+    if (run === null) {
+      if (this.#cleanup !== null) await this.#cleanup;
+      this.#setState('stopped');
+      return;
+    }
+    run.stopping = true;
+    this.#clearRunTimers(run);
+    this.#setState('stopping');
+    this.#log.info({ pid: run.pid, method: this.#stopMethod }, 'stopping');
+    this.#requestStop(run);
+    if (!(await settlesWithin(run.done, this.#stopGraceMs))) {
+      if (run.pid !== null && !run.exited) {
+        this.#log.warn(
+          { pid: run.pid },
+          `still running ${this.#stopGraceMs} ms after ${this.#stopMethod}, sending SIGTERM`,
+        );
+      }
+      if (run.pid !== null) signalGroup(run.pid, 'SIGTERM');
+      if (!(await settlesWithin(run.done, this.#killGraceMs))) {
+        if (run.pid !== null && !run.exited) {
+          this.#log.warn({ pid: run.pid }, `still running ${this.#killGraceMs} ms after SIGTERM, sending SIGKILL`);
+        }
+        if (run.pid !== null) signalGroup(run.pid, 'SIGKILL');
+        await run.done;
+      }
+    }
+    this.#setState('stopped');
+    this.#log.info('stopped');
+  }
+
+  /** Waits until no stop and no group cleanup is in progress. */
+  async #settle(): Promise<void> {
+    for (;;) {
+      if (this.#stopPromise !== null) {
+        await this.#stopPromise;
+        continue;
+      }
+      if (this.#cleanup !== null) {
+        await this.#cleanup;
+        continue;
+      }
+      return;
+    }
+  }
+
+  #requestStop(run: Run): void {
+    if (run.pid === null) return;
+    if (this.#stopMethod === 'q') {
+      const stdin = run.child?.stdin;
+      if (stdin?.writable && !stdin.destroyed) {
+        stdin.write('q\n', () => undefined);
+        return;
+      }
+    }
+    signalGroup(run.pid, 'SIGINT');
+  }
+
+  #spawn(): void {
+    this.#everStarted = true;
+    const id = ++this.#runSeq;
+    let child: ChildHandle | null = null;
+    let spawnError: Error | null = null;
+    try {
+      const subprocess = execa(this.command, this.args, {
+        cwd: this.#opts.cwd,
+        env: this.#opts.env,
+        extendEnv: true,
+        detached: true,
+        reject: false,
+        buffer: false,
+        cleanup: false,
+        forceKillAfterDelay: false,
+        stdin: 'pipe',
+        stdout: 'pipe',
+        stderr: 'pipe',
+      });
+      subprocess.catch(() => undefined);
+      child = subprocess;
+    } catch (err) {
+      spawnError = err instanceof Error ? err : new Error(String(err));
+    }
+
+    const now = Date.now();
+    let markClosed = (): void => undefined;
+    let markDone = (): void => undefined;
+    const closed = new Promise<void>((resolve) => {
+      markClosed = resolve;
+    });
+    const done = new Promise<void>((resolve) => {
+      markDone = resolve;
+    });
+    const run: Run = {
+      id,
+      child,
+      pid: child?.pid ?? null,
+      spawnedAt: now,
+      lastOutputAt: now,
+      failingSince: null,
+      killReason: null,
+      stopping: false,
+      exited: false,
+      timers: new Set(),
+      probe: null,
+      recent: [],
+      splitters: { stdout: new LineSplitter(), stderr: new LineSplitter() },
+      closed,
+      done,
+      markClosed,
+      markDone,
+    };
+    this.#run = run;
+
+    if (child === null) {
+      this.#setState('starting');
+      const err = spawnError ?? new Error('spawn failed');
+      queueMicrotask(() => void this.#onExit(run, null, null, err));
+      return;
+    }
+
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const readable = child[stream];
+      readable?.on('data', (chunk: Buffer | string) => this.#onData(run, stream, chunk));
+      readable?.on('error', () => undefined);
+    }
+    child.stdin?.on('error', () => undefined);
+    child.on('close', () => run.markClosed());
+    child.on('exit', (code, signal) => void this.#onExit(run, code, signal, null));
+    child.on('error', (err) => {
+      if (run.pid === null) void this.#onExit(run, null, null, err);
+      else this.#log.warn({ err }, 'child process error');
+    });
+
+    if (run.pid !== null) {
+      this.#writePidFile(run.pid);
+      this.#log.info({ pid: run.pid, command: this.command }, 'process started');
+      this.#log.debug({ args: this.args }, 'arguments');
+    }
+    this.#setState('starting');
+    if (this.#opts.healthCheck === undefined) {
+      if (run.pid !== null) child.on('spawn', () => this.#onSpawnedWithoutHealthCheck(run));
+    } else {
+      this.#scheduleProbe(run, Math.min(this.#healthIntervalMs, 500));
+    }
+    this.#startWatchdog(run);
+  }
+
+  #onSpawnedWithoutHealthCheck(run: Run): void {
+    if (run !== this.#run || run.exited || run.stopping || this.#state !== 'starting') return;
+    this.#setState('running');
+  }
+
+  #onData(run: Run, stream: OutputStream, chunk: Buffer | string): void {
+    run.lastOutputAt = Date.now();
+    for (const line of run.splitters[stream].push(chunk)) this.#onLine(run, stream, line);
+  }
+
+  #onLine(run: Run, stream: OutputStream, raw: string): void {
+    if (raw.trim().length === 0) return;
+    const line = this.#redactor.redact(raw);
+    if (this.#tailLines > 0) {
+      this.#tail.push(line);
+      if (this.#tail.length > this.#tailLines) this.#tail.splice(0, this.#tail.length - this.#tailLines);
+    }
+    run.recent.push(line);
+    if (run.recent.length > LAST_ERROR_LINES) run.recent.shift();
+    this.#log.debug({ stream }, line);
+    if (this.#opts.onLine) {
+      try {
+        this.#opts.onLine(stream, line);
+      } catch (err) {
+        this.#log.warn({ err }, 'onLine callback threw');
+      }
+    }
+  }
+
+  // ---- health probes and watchdog ---------------------------------------------------------------
+
+  #isActive(run: Run): boolean {
+    return run === this.#run && !run.exited && !run.stopping && run.killReason === null;
+  }
+
+  #scheduleProbe(run: Run, delayMs: number): void {
+    const timer = setTimeout(() => {
+      run.timers.delete(timer);
+      void this.#probe(run);
+    }, delayMs);
+    run.timers.add(timer);
+  }
+
+  async #probe(run: Run): Promise<void> {
+    const healthCheck = this.#opts.healthCheck;
+    if (healthCheck === undefined || !this.#isActive(run)) return;
+    const controller = new AbortController();
+    run.probe = controller;
+    const timeout = setTimeout(() => controller.abort(new Error('health check timed out')), this.#healthTimeoutMs);
+    let healthy = false;
+    try {
+      const aborted = new Promise<boolean>((resolve) => {
+        controller.signal.addEventListener('abort', () => resolve(false), { once: true });
+      });
+      healthy = (await Promise.race([healthCheck(controller.signal), aborted])) === true;
+    } catch {
+      healthy = false;
+    } finally {
+      clearTimeout(timeout);
+      if (!controller.signal.aborted) controller.abort(new Error('probe finished'));
+      if (run.probe === controller) run.probe = null;
+    }
+    if (!this.#isActive(run)) return;
+    if (healthy) {
+      run.failingSince = null;
+      if (this.#state === 'starting') {
+        this.#log.info({ pid: run.pid }, 'healthy');
+        this.#setState('running');
+      }
+    } else {
+      if (run.failingSince === null) {
+        run.failingSince = Date.now();
+        if (this.#state === 'running') this.#log.warn({ pid: run.pid }, 'health check failed');
+      }
+      this.#checkWatchdog(run);
+      if (!this.#isActive(run)) return;
+    }
+    this.#scheduleProbe(
+      run,
+      this.#state === 'starting' ? Math.min(this.#healthIntervalMs, 500) : this.#healthIntervalMs,
+    );
+  }
+
+  #startWatchdog(run: Run): void {
+    const periods = [1000];
+    if (this.#opts.healthCheck !== undefined) periods.push(this.#unhealthyAfterMs / 4, this.#healthIntervalMs);
+    if (this.#stuckAfterMs !== undefined) periods.push(this.#stuckAfterMs / 4);
+    const period = Math.max(20, Math.min(...periods));
+    const timer = setInterval(() => this.#checkWatchdog(run), period);
+    run.timers.add(timer);
+  }
+
+  #checkWatchdog(run: Run): void {
+    if (!this.#isActive(run)) return;
+    const now = Date.now();
+    if (this.#stuckAfterMs !== undefined && now - run.lastOutputAt >= this.#stuckAfterMs) {
+      this.#killForRestart(run, `stuck: no output for ${now - run.lastOutputAt} ms (limit ${this.#stuckAfterMs} ms)`);
+      return;
+    }
+    if (this.#opts.healthCheck === undefined) return;
+    if (this.#state === 'starting' && now - run.spawnedAt >= this.#unhealthyAfterMs) {
+      this.#killForRestart(run, `not healthy ${this.#unhealthyAfterMs} ms after start`);
+    } else if (
+      this.#state === 'running' &&
+      run.failingSince !== null &&
+      now - run.failingSince >= this.#unhealthyAfterMs
+    ) {
+      this.#killForRestart(run, `health check failing for ${now - run.failingSince} ms`);
+    }
+  }
+
+  /** Kills an unhealthy or stuck child; the exit handler then applies the restart policy with `reason`. */
+  #killForRestart(run: Run, reason: string): void {
+    run.killReason = reason;
+    this.#clearRunTimers(run);
+    this.#log.warn({ pid: run.pid }, `${reason}; killing`);
+    if (run.pid === null) return;
+    const pid = run.pid;
+    signalGroup(pid, 'SIGTERM');
+    const timer = setTimeout(() => {
+      run.timers.delete(timer);
+      if (!run.exited) signalGroup(pid, 'SIGKILL');
+    }, this.#killGraceMs);
+    run.timers.add(timer);
+  }
+
+  #clearRunTimers(run: Run): void {
+    for (const timer of run.timers) clearTimeout(timer);
+    run.timers.clear();
+    if (run.probe !== null && !run.probe.signal.aborted) run.probe.abort(new Error('probe cancelled'));
+    run.probe = null;
+  }
+
+  // ---- exit handling ------------------------------------------------------------------------------
+
+  async #onExit(run: Run, code: number | null, signal: NodeJS.Signals | null, spawnError: Error | null): Promise<void> {
+    if (run.exited) return;
+    run.exited = true;
+    this.#clearRunTimers(run);
+    if (spawnError === null) await settlesWithin(run.closed, DRAIN_AFTER_EXIT_MS);
+    for (const stream of ['stdout', 'stderr'] as const) {
+      for (const line of run.splitters[stream].flush()) this.#onLine(run, stream, line);
+    }
+    if (this.#run === run) this.#run = null;
+
+    const cleanup = this.#cleanupGroup(run);
+    this.#cleanup = cleanup;
+    void cleanup.then(() => {
+      if (this.#cleanup === cleanup) this.#cleanup = null;
+    });
+
+    if (run.stopping) return; // stop() finishes the transition once `done` resolves
+
+    const exitText =
+      spawnError !== null
+        ? `failed to start: ${errorMessage(spawnError)}`
+        : signal !== null
+          ? `killed by ${signal}`
+          : `exited with code ${code}`;
+    if (!this.#restartOnExit && run.killReason === null && spawnError === null && code === 0) {
+      this.#log.info({ pid: run.pid }, 'finished');
+      this.#setState('stopped');
+      return;
+    }
+    const reason = run.killReason ?? exitText;
+    const decision = this.#policy.next(Date.now());
+    if (decision.action === 'restart') {
+      this.#lastError = this.#describe(reason, run);
+      this.#log.warn({ pid: run.pid, delayMs: decision.delayMs }, `${reason}; restarting`);
+      this.#setState('backoff');
+      const generation = this.#generation;
+      this.#backoffTimer = setTimeout(() => {
+        this.#backoffTimer = null;
+        void cleanup.then(() => {
+          if (generation !== this.#generation || this.#state !== 'backoff' || this.#run !== null) return;
+          this.#restarts++;
+          this.#spawn();
+        });
+      }, decision.delayMs);
+    } else {
+      this.#lastError = this.#describe(`${decision.reason}; last: ${reason}`, run);
+      this.#log.error({ pid: run.pid }, `giving up: ${decision.reason}; last: ${reason}`);
+      this.#setState('failed');
+    }
+  }
+
+  /** Kills whatever is left in the dead leader's process group, removes the pid file, resolves run.done. */
+  async #cleanupGroup(run: Run): Promise<void> {
+    try {
+      if (run.pid !== null && isGroupAlive(run.pid)) {
+        this.#log.debug({ pgid: run.pid }, 'terminating processes left in the group');
+        const gone = await terminateGroup(run.pid, this.#killGraceMs);
+        if (!gone) this.#log.warn({ pgid: run.pid }, 'processes left in the group survived SIGKILL');
+      }
+      if (run.pid !== null) this.#removePidFile();
+    } catch (err) {
+      this.#log.warn({ err }, 'group cleanup failed');
+    } finally {
+      run.markDone();
+    }
+  }
+
+  #describe(reason: string, run: Run): string {
+    const text = run.recent.length > 0 ? `${reason}\n${run.recent.join('\n')}` : reason;
+    return this.#redactor.redact(text);
+  }
+
+  #clearBackoff(): void {
+    if (this.#backoffTimer !== null) {
+      clearTimeout(this.#backoffTimer);
+      this.#backoffTimer = null;
+    }
+  }
+
+  #setState(next: ProcessState): void {
+    const previous = this.#state;
+    if (previous === next) return;
+    this.#state = next;
+    const event: ProcessStateEvent = {
+      name: this.name,
+      state: next,
+      previous,
+      pid: this.pid,
+      restarts: this.#restarts,
+      lastError: this.#lastError,
+      at: new Date().toISOString(),
+    };
+    this.#bus.emit('process.state', event);
+    if (this.#waiters.size > 0) {
+      const snapshot = this.snapshot();
+      for (const waiter of [...this.#waiters]) {
+        if (waiter.states.includes(next)) {
+          this.#waiters.delete(waiter);
+          waiter.resolve(snapshot);
+        }
+      }
+    }
+  }
+
+  // ---- pid file -----------------------------------------------------------------------------------
+
+  #pidFilePath(): string | null {
+    return this.#opts.pidDir === undefined ? null : join(this.#opts.pidDir, pidFileName(this.name));
+  }
+
+  #writePidFile(pid: number): void {
+    const path = this.#pidFilePath();
+    if (path === null || this.#opts.pidDir === undefined) return;
+    try {
+      mkdirSync(this.#opts.pidDir, { recursive: true });
+      writeFileSync(path, `${JSON.stringify({ pid, command: this.command })}\n`);
+    } catch (err) {
+      this.#log.warn({ err, path }, 'could not write pid file');
+    }
+  }
+
+  #removePidFile(): void {
+    const path = this.#pidFilePath();
+    if (path === null) return;
+    try {
+      rmSync(path, { force: true });
+    } catch (err) {
+      this.#log.warn({ err, path }, 'could not remove pid file');
+    }
+  }
+}
