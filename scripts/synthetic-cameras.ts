@@ -102,11 +102,14 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
 export interface SyntheticCameraServerOptions {
   rtspPort: number;
   apiPort: number;
+  /** When set, reading a camera needs these credentials (like a real camera); publishing does not. */
+  auth?: { user: string; pass: string };
 }
 
 export class SyntheticCameraServer {
   readonly rtspPort: number;
   readonly apiPort: number;
+  readonly auth: { user: string; pass: string } | null;
   readonly #cameras = new Map<string, Running>();
   #mediamtx: ChildProcess | null = null;
   #dir: string | null = null;
@@ -116,6 +119,7 @@ export class SyntheticCameraServer {
   constructor(opts: SyntheticCameraServerOptions) {
     this.rtspPort = opts.rtspPort;
     this.apiPort = opts.apiPort;
+    this.auth = opts.auth ?? null;
   }
 
   url(name: string): string {
@@ -141,6 +145,14 @@ export class SyntheticCameraServer {
       metrics: false,
       pprof: false,
       paths: { all_others: {} },
+      ...(this.auth
+        ? {
+            authInternalUsers: [
+              { user: 'any', pass: '', ips: ['127.0.0.1'], permissions: [{ action: 'publish' }, { action: 'api' }] },
+              { user: this.auth.user, pass: this.auth.pass, ips: [], permissions: [{ action: 'read' }] },
+            ],
+          }
+        : {}),
     };
     const file = join(this.#dir, 'camera-sim.yml');
     await writeFile(file, JSON.stringify(config));

@@ -5,14 +5,25 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { toCameraView } from './cameras/api-schemas.js';
+import { EngineReconciler } from './cameras/reconciler.js';
+import { cameraRoutes } from './cameras/routes.js';
+import { CameraRuntime } from './cameras/runtime.js';
+import { CameraStore } from './cameras/store.js';
+import { verifyStream } from './cameras/verify.js';
 import { loadConfig } from './config/load.js';
 import { resolveBinaries } from './engines/binaries.js';
 import { Engines } from './engines/engines.js';
 import { DEFAULT_ENGINE_PORTS, type EnginePorts } from './engines/ports.js';
 import { EventBus } from './events/bus.js';
 import { buildApp } from './http/app.js';
+import { eventsRoutes } from './http/events.js';
+import { registerOpenApi } from './http/openapi.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { SecretRedactor } from './log/redact.js';
+import { MetricsRegistry } from './metrics/registry.js';
+import { metricsRoutes } from './metrics/routes.js';
+import { ProcessSampler } from './metrics/sampler.js';
 import { reapOrphans } from './supervisor/orphans.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -30,6 +41,10 @@ function intEnv(env: NodeJS.ProcessEnv, key: string): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${key} must be a non-negative integer, got "${raw}"`);
   return n;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 /** Development and test knobs: engine ports as JSON, health timing in milliseconds. */
@@ -80,12 +95,62 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     },
   });
 
-  const app = await buildApp({ logger, version: pkg.version, engineHealth: () => engines.health() });
+  const store = new CameraStore({
+    cameras: config.cameras,
+    camerasFile: config.camerasFile,
+    maxCameras: config.maxCameras,
+    allowTestSources: config.allowTestSources,
+    bus,
+    redactor,
+  });
+  const engineRunning = (name: 'go2rtc' | 'mediamtx') => engines.get(name).state === 'running';
+  const reconciler = new EngineReconciler({
+    cameras: () => store.list(),
+    go2rtc: engines.go2rtcApi,
+    mediamtx: engines.mediamtxApi,
+    engineRunning,
+    bus,
+    logger,
+    ports: engines.ports,
+    graceSeconds: config.onDemandGraceSeconds,
+    ...optional('intervalMs', intEnv(env, 'CAMSTACK_RECONCILE_MS')),
+  });
+  const ffmpegBin = engines.binaries.ffmpeg;
+  const runtime = new CameraRuntime({
+    cameras: () => store.list(),
+    go2rtc: engines.go2rtcApi,
+    mediamtx: engines.mediamtxApi,
+    engineRunning,
+    bus,
+    logger,
+    ports: engines.ports,
+    verify: (url, options) => verifyStream(ffmpegBin, url, options),
+    beforeVerify: () => reconciler.schedule(),
+    ...optional('pollIntervalMs', intEnv(env, 'CAMSTACK_STATUS_POLL_MS')),
+  });
+  const metrics = new MetricsRegistry({ bus });
+  const sampler = new ProcessSampler({ processes: () => [engines.go2rtc, engines.mediamtx], registry: metrics, bus });
+
+  const app = await buildApp({
+    logger,
+    version: pkg.version,
+    engineHealth: () => engines.health(),
+    plugins: [
+      (a) => registerOpenApi(a, { version: pkg.version }),
+      (a) => cameraRoutes(a, { store, status: runtime }),
+      (a) => eventsRoutes(a, { bus, status: runtime, toView: toCameraView, acquireLive: () => sampler.acquire() }),
+      async (a) => {
+        await a.register(metricsRoutes, { registry: metrics, sampler });
+      },
+    ],
+  });
   const host = env.CAMSTACK_HOST ?? '0.0.0.0';
   const port = intEnv(env, 'CAMSTACK_PORT') ?? config.ingressPort;
   // Listen first: a busy port fails start-up before any engine is spawned.
   await app.listen({ host, port });
   await engines.start();
+  reconciler.start();
+  runtime.start();
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   logger.info({ host, port: boundPort, cameras: config.cameras.length }, 'Camstack is listening');
@@ -95,7 +160,10 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     stopping ??= (async () => {
       logger.info({ reason }, 'shutting down');
       await app.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server failed'));
+      sampler.stop();
+      await Promise.all([reconciler.stop(), runtime.stop()]);
       await engines.stop();
+      metrics.close();
       logger.info('stopped; every child process has exited');
     })();
     return stopping;

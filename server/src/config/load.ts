@@ -15,6 +15,7 @@ import {
   CAMERA_ENABLED_DEFAULT,
   CAMERA_ID_PATTERN,
   type CameraConfig,
+  CameraConfigSchema,
   type CamerasFile,
   CamerasFileSchema,
   LOG_LEVELS,
@@ -109,6 +110,7 @@ const URL_KEYS = new Set(['source', 'substream']);
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validateOptions: ValidateFunction<Options> = ajv.compile<Options>(OptionsSchema);
 const validateCamerasFile: ValidateFunction<CamerasFile> = ajv.compile<CamerasFile>(CamerasFileSchema);
+const validateCameraSchema: ValidateFunction<CameraConfig> = ajv.compile<CameraConfig>(CameraConfigSchema);
 
 function makeProblem(source: string, pointer: string, message: string): ConfigProblem {
   return { path: pointer === '' ? source : `${source} ${pointer}`, message, source, pointer };
@@ -239,8 +241,23 @@ function isNullBranch(schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && (schema as Record<string, unknown>).type === 'null';
 }
 
-/** Turn Ajv errors into problems. Nullable unions (`anyOf: [T, null]`) read as "must be … or null". */
-function ajvProblems(errors: readonly ErrorObject[], source: string): ConfigProblem[] {
+export interface AjvProblemsOptions {
+  /**
+   * How an unknown property is reported. `key` (the file loader): at the object holding it, as
+   * `unknown key "foo"`. `field` (the HTTP API): at the property itself, as `unknown field "foo"`.
+   */
+  unknownProperty?: 'key' | 'field';
+}
+
+/**
+ * Turn Ajv errors into problems. Nullable unions (`anyOf: [T, null]`) read as "must be … or null".
+ * Needs errors from an Ajv instance created with `verbose: true` (values, ranges and unions).
+ */
+export function ajvProblems(
+  errors: readonly ErrorObject[],
+  source: string,
+  options: AjvProblemsOptions = {},
+): ConfigProblem[] {
   const skip = new Set<ErrorObject>();
   const orNull = new Set<ErrorObject>();
   for (const err of errors) {
@@ -279,7 +296,13 @@ function ajvProblems(errors: readonly ErrorObject[], source: string): ConfigProb
       key = missing;
       message = 'is required';
     } else if (err.keyword === 'additionalProperties') {
-      message = `unknown key ${JSON.stringify(String(err.params.additionalProperty))}`;
+      const unknown = String(err.params.additionalProperty);
+      if (options.unknownProperty === 'field') {
+        segments.push(unknown);
+        message = `unknown field ${JSON.stringify(unknown)}`;
+      } else {
+        message = `unknown key ${JSON.stringify(unknown)}`;
+      }
     } else {
       ({ message, withValue } = messageFor(err, key));
       if (orNull.has(err)) message += ' or null';
@@ -457,7 +480,12 @@ interface Credentials {
  * `source` and `substream`. All that are given must agree; disagreements are returned (without
  * the values) as `conflicts`.
  */
-function mergeCredentials(raw: Record<string, unknown>): { credentials: Credentials; conflicts: string[] } {
+interface CredentialConflict {
+  field: 'username' | 'password';
+  message: string;
+}
+
+function mergeCredentials(raw: Record<string, unknown>): { credentials: Credentials; conflicts: CredentialConflict[] } {
   const candidates: { from: string; username?: string | undefined; password?: string | undefined }[] = [
     { from: 'username/password', username: nonEmpty(raw.username), password: nonEmpty(raw.password) },
   ];
@@ -469,7 +497,7 @@ function mergeCredentials(raw: Record<string, unknown>): { credentials: Credenti
     }
   }
   const credentials: Credentials = { username: null, password: null };
-  const conflicts: string[] = [];
+  const conflicts: CredentialConflict[] = [];
   for (const field of ['username', 'password'] as const) {
     let first: { from: string; value: string } | null = null;
     for (const c of candidates) {
@@ -477,7 +505,10 @@ function mergeCredentials(raw: Record<string, unknown>): { credentials: Credenti
       if (value === undefined) continue;
       if (first === null) first = { from: c.from, value };
       else if (first.value !== value) {
-        conflicts.push(`the ${field} in ${c.from} differs from the one in ${first.from}; give the credentials once`);
+        conflicts.push({
+          field,
+          message: `the ${field} in ${c.from} differs from the one in ${first.from}; give the credentials once`,
+        });
       }
     }
     credentials[field] = first?.value ?? null;
@@ -504,20 +535,69 @@ function checkCameras(lists: readonly RawCameraList[], allowTestSources: boolean
         }
       }
 
-      for (const key of ['source', 'substream'] as const) {
-        const url = rawCamera[key];
-        if (typeof url !== 'string' || url === '') continue;
-        if (schemaFlagged.has(`${list.label}|${cameraPointer(index, key)}`)) continue;
-        for (const message of validateSourceUrl(url, { allowTestSources })) {
-          problems.push(makeProblem(list.label, cameraPointer(index, key), message));
-        }
-      }
-
-      for (const message of mergeCredentials(rawCamera).conflicts) {
-        problems.push(makeProblem(list.label, cameraPointer(index), message));
+      const flagged = (key: string) => schemaFlagged.has(`${list.label}|${cameraPointer(index, key)}`);
+      for (const p of cameraContentProblems(rawCamera, allowTestSources, flagged)) {
+        // Credential conflicts concern the camera as a whole in the file.
+        const pointer =
+          p.key === 'source' || p.key === 'substream' ? cameraPointer(index, p.key) : cameraPointer(index);
+        problems.push(makeProblem(list.label, pointer, p.message));
       }
     });
   }
+}
+
+/**
+ * The checks of one camera beyond its schema: the source/substream URL rules and agreement of
+ * the credentials given in several places. `flagged(key)` tells which keys the schema already
+ * reported (their URL checks are skipped). Keys: `source`, `substream`, `username`, `password`.
+ */
+function cameraContentProblems(
+  rawCamera: Record<string, unknown>,
+  allowTestSources: boolean,
+  flagged: (key: string) => boolean,
+): { key: string; message: string }[] {
+  const out: { key: string; message: string }[] = [];
+  for (const key of ['source', 'substream'] as const) {
+    const url = rawCamera[key];
+    if (typeof url !== 'string' || url === '') continue;
+    if (flagged(key)) continue;
+    for (const message of validateSourceUrl(url, { allowTestSources })) out.push({ key, message });
+  }
+  for (const conflict of mergeCredentials(rawCamera).conflicts) {
+    out.push({ key: conflict.field, message: conflict.message });
+  }
+  return out;
+}
+
+export interface ValidateCameraOptions {
+  origin: 'options' | 'file';
+  /** Accept demo sources (CAMSTACK_ALLOW_TEST_SOURCES). */
+  allowTestSources: boolean;
+  /** The document named in the problems' `source`/`path`; default `camera`. */
+  label?: string;
+}
+
+/**
+ * Validate ONE camera given in the file form (snake_case, credentials possibly inside the URLs)
+ * with exactly the per-camera checks {@link loadConfig} applies: the schema, the source URL
+ * rules and credential agreement. Checks across cameras (duplicate ids, max_cameras) are the
+ * caller's. Problems' pointers are relative to the camera: `id`, `recording.retain_days`,
+ * `password`, `unknown key` at the object holding it. On success, the normalised {@link Camera}.
+ */
+export function validateCameraConfig(
+  raw: unknown,
+  options: ValidateCameraOptions,
+): { camera: Camera; problems: [] } | { camera: null; problems: ConfigProblem[] } {
+  const label = options.label ?? 'camera';
+  if (!isPlainObject(raw)) return { camera: null, problems: [makeProblem(label, '', 'must be an object')] };
+  const problems = validateCameraSchema(raw) ? [] : ajvProblems(validateCameraSchema.errors ?? [], label);
+  const flaggedPointers = new Set(problems.map((p) => p.pointer));
+  for (const p of cameraContentProblems(raw, options.allowTestSources, (key) => flaggedPointers.has(key))) {
+    problems.push(makeProblem(label, p.key, p.message));
+  }
+  if (problems.length > 0) return { camera: null, problems };
+  const { credentials } = mergeCredentials(raw);
+  return { camera: toCamera(raw as CameraConfig, options.origin, credentials), problems: [] };
 }
 
 function checkPorts(options: Options, problems: ConfigProblem[]): void {

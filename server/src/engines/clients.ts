@@ -23,6 +23,24 @@ async function request(
   return res;
 }
 
+/** One connection as go2rtc lists it under a stream's producers or consumers. */
+export interface Go2rtcConnection {
+  id?: number;
+  url?: string;
+  format_name?: string;
+  protocol?: string;
+  remote_addr?: string;
+  user_agent?: string;
+  bytes_recv?: number;
+  bytes_send?: number;
+  medias?: string[];
+}
+
+export interface Go2rtcStreamInfo {
+  producers: Go2rtcConnection[] | null;
+  consumers: Go2rtcConnection[] | null;
+}
+
 export interface Go2rtcInfo {
   version: string;
   config_path?: string;
@@ -38,6 +56,54 @@ export class Go2rtcClient {
     const res = await request('go2rtc', this.base, '/api', signal ? { signal } : {});
     return (await res.json()) as Go2rtcInfo;
   }
+
+  /** Every stream with its producers and consumers (does not start any source). */
+  async streams(): Promise<Record<string, Go2rtcStreamInfo>> {
+    const res = await request('go2rtc', this.base, '/api/streams');
+    return ((await res.json()) ?? {}) as Record<string, Go2rtcStreamInfo>;
+  }
+
+  /**
+   * Creates or re-points a stream in memory only (PATCH never writes go2rtc's file, so camera
+   * credentials in ingest sources are never written to disk; we re-push after a restart).
+   */
+  async setStream(name: string, src: string): Promise<void> {
+    const q = new URLSearchParams({ name, src });
+    await request('go2rtc', this.base, `/api/streams?${q}`, { method: 'PATCH' });
+  }
+
+  async deleteStream(name: string): Promise<void> {
+    await request('go2rtc', this.base, `/api/streams?${new URLSearchParams({ src: name })}`, { method: 'DELETE' });
+  }
+}
+
+export interface MediamtxTrack {
+  codec: string;
+  codecProps?: { width?: number; height?: number; profile?: string; level?: string; [k: string]: unknown };
+}
+
+/** Runtime state of a MediaMTX path (GET /v3/paths/list items). */
+export interface MediamtxPath {
+  name: string;
+  confName?: string;
+  source: { type: string; id: string } | null;
+  ready?: boolean;
+  readyTime?: string | null;
+  available?: boolean;
+  availableTime?: string | null;
+  online?: boolean;
+  onlineTime?: string | null;
+  tracks2?: MediamtxTrack[];
+  readers: { type: string; id: string }[];
+  inboundBytes?: number;
+  bytesReceived?: number;
+  outboundBytes?: number;
+}
+
+interface MediamtxList<T> {
+  itemCount: number;
+  pageCount: number;
+  items: T[];
 }
 
 export interface MediamtxInfo {
@@ -55,4 +121,41 @@ export class MediamtxClient {
     const res = await request('mediamtx', this.base, '/v3/info', signal ? { signal } : {});
     return (await res.json()) as MediamtxInfo;
   }
+
+  async #listAll<T>(path: string): Promise<T[]> {
+    const items: T[] = [];
+    for (let page = 0; ; page++) {
+      const res = await request('mediamtx', this.base, `${path}?page=${page}&itemsPerPage=500`);
+      const body = (await res.json()) as MediamtxList<T>;
+      items.push(...(body.items ?? []));
+      if (page + 1 >= body.pageCount) return items;
+    }
+  }
+
+  /** Path configurations (what we pushed), keyed by name. */
+  async pathConfigs(): Promise<Map<string, Record<string, unknown>>> {
+    const items = await this.#listAll<Record<string, unknown> & { name: string }>('/v3/config/paths/list');
+    return new Map(items.map((i) => [i.name, i]));
+  }
+
+  async addPath(name: string, conf: object): Promise<void> {
+    await request('mediamtx', this.base, `/v3/config/paths/add/${encodeURIComponent(name)}`, json(conf));
+  }
+
+  async replacePath(name: string, conf: object): Promise<void> {
+    await request('mediamtx', this.base, `/v3/config/paths/replace/${encodeURIComponent(name)}`, json(conf));
+  }
+
+  async deletePath(name: string): Promise<void> {
+    await request('mediamtx', this.base, `/v3/config/paths/delete/${encodeURIComponent(name)}`, { method: 'DELETE' });
+  }
+
+  /** Runtime state of every active path. */
+  async paths(): Promise<MediamtxPath[]> {
+    return this.#listAll<MediamtxPath>('/v3/paths/list');
+  }
+}
+
+function json(body: object): RequestInit {
+  return { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }

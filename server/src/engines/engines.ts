@@ -53,12 +53,14 @@ export class Engines {
   readonly go2rtcApi: Go2rtcClient;
   readonly mediamtxApi: MediamtxClient;
   readonly ports: EnginePorts;
+  readonly binaries: EngineBinaries;
   readonly #opts: EnginesOptions;
 
   constructor(opts: EnginesOptions) {
     assertDistinctPorts(opts.ports);
     this.#opts = opts;
     this.ports = opts.ports;
+    this.binaries = opts.binaries;
     this.go2rtcApi = new Go2rtcClient(opts.ports.go2rtcApi);
     this.mediamtxApi = new MediamtxClient(opts.ports.mediamtxApi);
     const common = {

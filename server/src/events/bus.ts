@@ -1,4 +1,7 @@
 import { EventEmitter } from 'node:events';
+import type { CameraStatus } from '../cameras/status.js';
+import type { Camera } from '../config/load.js';
+import type { MetricsSnapshot } from '../metrics/types.js';
 
 /** Lifecycle states of a supervised process (go2rtc, MediaMTX, every FFmpeg job). */
 export type ProcessState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopping' | 'stopped';
@@ -21,6 +24,15 @@ export interface ProcessStateEvent {
  */
 export interface CamstackEvents {
   'process.state': ProcessStateEvent;
+  /** A camera was created (API or start-up), after it was persisted. */
+  'camera.added': { camera: Camera };
+  /** A camera's configuration changed, after it was persisted. */
+  'camera.updated': { camera: Camera; previous: Camera };
+  'camera.removed': { camera: Camera };
+  /** A camera's runtime status changed (state, viewers, lastError…); rate-limited for metrics fields. */
+  'camera.status': { status: CameraStatus; previous: CameraStatus | null };
+  /** A metrics sample (process CPU/memory/fds, FFmpeg progress, system load), while someone listens. */
+  'metrics.tick': MetricsSnapshot;
 }
 
 export type EventName = keyof CamstackEvents;

@@ -1,8 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController } from 'fastify';
+import { Ajv, type Options as AjvOptions, type AnySchema } from 'ajv';
+import ajvFormats from 'ajv-formats';
+import Fastify, { type FastifySchemaCompiler, LogController } from 'fastify';
 import { Type } from 'typebox';
 import type { EngineHealth, EngineName } from '../engines/engines.js';
 import type { Logger } from '../log/logger.js';
+import { registerErrorHandler } from './errors.js';
 import { HealthSchema, healthReport } from './health.js';
 
 export interface AppDeps {
@@ -11,10 +14,39 @@ export interface AppDeps {
   /** Current state of the engines (snapshots; no I/O). */
   engineHealth: () => Record<EngineName, EngineHealth>;
   now?: () => number;
+  /** Route plugins (cameras, OpenAPI…), called in order on the root instance before the health routes. */
+  plugins?: ((app: CamstackApp) => Promise<void>)[];
 }
 
 /** Largest JSON body the API accepts (a camera definition is far smaller). */
 export const BODY_LIMIT = 64 * 1024;
+
+/**
+ * Ajv for request validation: unknown properties are errors (never stripped), all errors are
+ * reported, and `verbose` keeps the offending values and schemas so errors can name the field
+ * and the allowed range (see errors.ts). JSON bodies are validated WITHOUT type coercion
+ * (`"enabled": "yes"` or `"retainDays": "7"` are 400s); path parameters, query strings and
+ * headers, which are always text, are coerced (`coerceTypes: 'array'`).
+ */
+const AJV_OPTIONS: AjvOptions = {
+  allErrors: true,
+  removeAdditional: false,
+  useDefaults: true,
+  verbose: true,
+  addUsedSchema: false,
+};
+
+/** Schemas are inline (TypeBox); shared schemas from `app.addSchema` are not supported. */
+function createValidatorCompiler(): FastifySchemaCompiler<AnySchema> {
+  const body = new Ajv({ ...AJV_OPTIONS, coerceTypes: false });
+  const text = new Ajv({ ...AJV_OPTIONS, coerceTypes: 'array' });
+  for (const ajv of [body, text]) ajvFormats.default(ajv);
+  return ({ schema, httpPart }) => {
+    const ajv = httpPart === 'body' ? body : text;
+    const id = typeof schema === 'object' && typeof schema.$id === 'string' ? schema.$id : undefined;
+    return (id === undefined ? undefined : ajv.getSchema(id)) ?? ajv.compile(schema);
+  };
+}
 
 /**
  * The Fastify application, without listening: tests drive it with inject(), main.ts listens.
@@ -27,8 +59,9 @@ function createFastify(logger: Logger) {
     bodyLimit: BODY_LIMIT,
     // Per-request lines would drown the log (the panel polls); errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
-  }).withTypeProvider<TypeBoxTypeProvider>();
+  })
+    .withTypeProvider<TypeBoxTypeProvider>()
+    .setValidatorCompiler(createValidatorCompiler());
 }
 
 export type CamstackApp = ReturnType<typeof createFastify>;
@@ -37,6 +70,8 @@ export async function buildApp(deps: AppDeps): Promise<CamstackApp> {
   const now = deps.now ?? Date.now;
   const startedAt = now();
   const app = createFastify(deps.logger);
+  registerErrorHandler(app);
+  for (const plugin of deps.plugins ?? []) await plugin(app);
 
   app.get('/api/health', { schema: { response: { 200: HealthSchema } } }, async () =>
     healthReport(deps.engineHealth(), deps.version, (now() - startedAt) / 1000),

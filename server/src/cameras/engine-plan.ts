@@ -1,0 +1,143 @@
+/**
+ * Pure: what the engines must hold for a set of cameras.
+ *
+ * One upstream connection per camera: MediaMTX is the only engine that pulls a camera (RTSP,
+ * RTSPS, RTMP). Everything else — go2rtc's live outputs, recording, clips, snapshots, Home
+ * Assistant — reads MediaMTX's local restream. Sources MediaMTX cannot pull (MJPEG or JPEG over
+ * HTTP, the demo's test patterns) are first converted by FFmpeg inside go2rtc into an
+ * `<id>_ingest` stream, which MediaMTX then pulls like any RTSP camera, so the camera still sees a
+ * single client.
+ *
+ * On demand: a camera that is not recording continuously is pulled by MediaMTX only while it has
+ * readers, and kept for a grace period after the last one leaves; a viewer who returns within it
+ * reuses the same upstream connection.
+ */
+import type { Camera } from '../config/load.js';
+import { withCredentials } from '../config/source.js';
+
+export interface PlanPorts {
+  mediamtxRtsp: number;
+  go2rtcRtsp: number;
+}
+
+export interface PlanOptions {
+  ports: PlanPorts;
+  graceSeconds: number;
+}
+
+/** The MediaMTX path configuration we manage (the keys we compare when reconciling). */
+export interface MediamtxPathConf {
+  source: string;
+  sourceOnDemand: boolean;
+  sourceOnDemandStartTimeout: string;
+  sourceOnDemandCloseAfter: string;
+  rtspTransport: 'tcp' | 'automatic';
+  record: boolean;
+}
+
+export interface EnginePlan {
+  /** MediaMTX path name → configuration. */
+  mediamtx: Map<string, MediamtxPathConf>;
+  /** go2rtc stream name → its single source. */
+  go2rtc: Map<string, string>;
+}
+
+/** The go2rtc stream that converts a non-RTSP source, read by MediaMTX. */
+export function ingestStreamName(id: string): string {
+  return `${id}_ingest`;
+}
+
+/** Whether some engine must re-encode this camera (MediaMTX cannot ingest it as it is). */
+export function needsTranscode(camera: Pick<Camera, 'sourceType'>): boolean {
+  return camera.sourceType === 'http-mjpeg' || camera.sourceType === 'http-jpeg' || camera.sourceType === 'ffmpeg-test';
+}
+
+/** The URL the engines use to reach the camera itself, credentials included. Never log it. */
+export function upstreamUrl(camera: Pick<Camera, 'source' | 'username' | 'password'>): string {
+  return withCredentials(camera.source, camera.username, camera.password);
+}
+
+/** The local restream every internal reader uses: rtsp://127.0.0.1:<mediamtx>/<id>. */
+export function restreamUrl(id: string, ports: PlanPorts): string {
+  return `rtsp://127.0.0.1:${ports.mediamtxRtsp}/${id}`;
+}
+
+function go2rtcIngestSource(camera: Camera): string {
+  if (camera.sourceType === 'ffmpeg-test') {
+    // Demo/test patterns: go2rtc's own `ffmpeg:virtual?…` generator, encoded to H.264.
+    const src = camera.source.startsWith('ffmpeg:') ? camera.source.slice('ffmpeg:'.length) : camera.source;
+    return `ffmpeg:${src.split('#')[0]}#video=h264`;
+  }
+  // MJPEG streams and JPEG snapshot URLs: FFmpeg decodes them and encodes H.264.
+  return `ffmpeg:${upstreamUrl(camera)}#video=h264`;
+}
+
+export function mediamtxPathFor(camera: Camera, opts: PlanOptions): MediamtxPathConf {
+  const transcoded = needsTranscode(camera);
+  const source = transcoded
+    ? `rtsp://127.0.0.1:${opts.ports.go2rtcRtsp}/${ingestStreamName(camera.id)}`
+    : upstreamUrl(camera);
+  return {
+    source,
+    sourceOnDemand: !camera.recording.continuous,
+    sourceOnDemandStartTimeout: '10s',
+    sourceOnDemandCloseAfter: `${opts.graceSeconds}s`,
+    rtspTransport: camera.sourceType === 'rtsp' || transcoded ? 'tcp' : 'automatic',
+    record: camera.recording.continuous,
+  };
+}
+
+/** Builds the full desired state of both engines. Disabled cameras are in neither engine. */
+export function buildEnginePlan(cameras: readonly Camera[], opts: PlanOptions): EnginePlan {
+  const plan: EnginePlan = { mediamtx: new Map(), go2rtc: new Map() };
+  for (const camera of cameras) {
+    if (!camera.enabled) continue;
+    plan.mediamtx.set(camera.id, mediamtxPathFor(camera, opts));
+    plan.go2rtc.set(camera.id, restreamUrl(camera.id, opts.ports));
+    if (needsTranscode(camera)) plan.go2rtc.set(ingestStreamName(camera.id), go2rtcIngestSource(camera));
+  }
+  return plan;
+}
+
+export interface PlanDiff<T> {
+  add: [string, T][];
+  replace: [string, T][];
+  remove: string[];
+}
+
+/** Pure diff between a desired and an actual map, with a custom equality for values. */
+export function diffMaps<T, A>(
+  desired: ReadonlyMap<string, T>,
+  actual: ReadonlyMap<string, A>,
+  same: (want: T, have: A) => boolean,
+): PlanDiff<T> {
+  const diff: PlanDiff<T> = { add: [], replace: [], remove: [] };
+  for (const [name, want] of desired) {
+    const have = actual.get(name);
+    if (have === undefined) diff.add.push([name, want]);
+    else if (!same(want, have)) diff.replace.push([name, want]);
+  }
+  for (const name of actual.keys()) if (!desired.has(name)) diff.remove.push(name);
+  return diff;
+}
+
+/** Compares only the keys we manage; MediaMTX returns durations normalised ("10s" → "10s"). */
+export function samePathConf(want: MediamtxPathConf, have: Record<string, unknown>): boolean {
+  return (
+    have.source === want.source &&
+    have.sourceOnDemand === want.sourceOnDemand &&
+    normaliseDuration(have.sourceOnDemandCloseAfter) === normaliseDuration(want.sourceOnDemandCloseAfter) &&
+    normaliseDuration(have.sourceOnDemandStartTimeout) === normaliseDuration(want.sourceOnDemandStartTimeout) &&
+    have.rtspTransport === want.rtspTransport &&
+    have.record === want.record
+  );
+}
+
+/** "30s", "30.0s", "0h0m30s" and 30 (seconds) all become 30; unknown shapes stay as strings. */
+export function normaliseDuration(value: unknown): number | string {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string') return String(value);
+  const m = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?$/.exec(value);
+  if (!m || value === '') return value;
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+}

@@ -1,0 +1,52 @@
+/** Runtime status of a camera: in memory only, separate from its configuration (R5). */
+
+export type CameraState = 'idle' | 'connecting' | 'streaming' | 'offline' | 'error';
+
+export interface CameraStatus {
+  id: string;
+  /**
+   * idle: configured but nobody needs the stream (on demand, not pulled);
+   * connecting: being verified or the upstream connection is being opened;
+   * streaming: frames are arriving; offline: the camera cannot be reached (see lastError);
+   * error: the camera answers but its stream is unusable, or the engines are down.
+   */
+  state: CameraState;
+  /** Live consumers (browsers, HA, Node-RED), excluding Camstack's own internal readers. */
+  viewers: number;
+  /** Seconds since the upstream connection was opened (0 when not connected). */
+  uptimeSeconds: number;
+  lastFrameAt: string | null;
+  bitrateKbps: number | null;
+  fps: number | null;
+  codec: string | null;
+  resolution: string | null;
+  /** Whether any engine re-encodes this camera (MJPEG/JPEG sources); false means copy all the way. */
+  transcoding: boolean;
+  /** Continuous recording is writing segments. */
+  recording: boolean;
+  /** A person-readable reason for offline/error, credentials redacted. */
+  lastError: string | null;
+}
+
+export function initialStatus(id: string): CameraStatus {
+  return {
+    id,
+    state: 'idle',
+    viewers: 0,
+    uptimeSeconds: 0,
+    lastFrameAt: null,
+    bitrateKbps: null,
+    fps: null,
+    codec: null,
+    resolution: null,
+    transcoding: false,
+    recording: false,
+    lastError: null,
+  };
+}
+
+/** Read access to runtime status, for the HTTP routes and other front doors. */
+export interface CameraStatusSource {
+  get(id: string): CameraStatus | undefined;
+  all(): CameraStatus[];
+}

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  buildEnginePlan,
+  diffMaps,
+  ingestStreamName,
+  mediamtxPathFor,
+  normaliseDuration,
+  samePathConf,
+} from '../../server/src/cameras/engine-plan.js';
+import type { Camera } from '../../server/src/config/load.js';
+
+const ports = { mediamtxRtsp: 8554, go2rtcRtsp: 18554 };
+const opts = { ports, graceSeconds: 30 };
+
+function cam(over: Partial<Camera> = {}): Camera {
+  return {
+    id: 'front_door',
+    name: 'Front door',
+    source: 'rtsp://192.168.1.10:554/stream1',
+    substream: null,
+    username: 'admin',
+    password: 'p@ss:w/rd',
+    enabled: true,
+    sourceType: 'rtsp',
+    origin: 'file',
+    recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 5, clipSeconds: 20 },
+    ...over,
+  };
+}
+
+describe('engine plan', () => {
+  it('MediaMTX pulls an RTSP camera on demand, with credentials, over TCP, keeping it for the grace period', () => {
+    const p = mediamtxPathFor(cam(), opts);
+    assert.equal(p.source, 'rtsp://admin:p%40ss%3Aw%2Frd@192.168.1.10:554/stream1');
+    assert.equal(p.sourceOnDemand, true);
+    assert.equal(p.sourceOnDemandCloseAfter, '30s');
+    assert.equal(p.rtspTransport, 'tcp');
+    assert.equal(p.record, false);
+  });
+
+  it('a continuously recorded camera is always pulled and recorded', () => {
+    const p = mediamtxPathFor(cam({ recording: { ...cam().recording, continuous: true } }), opts);
+    assert.equal(p.sourceOnDemand, false);
+    assert.equal(p.record, true);
+  });
+
+  it('go2rtc reads the local MediaMTX restream, never the camera', () => {
+    const plan = buildEnginePlan([cam()], opts);
+    assert.deepEqual([...plan.go2rtc], [['front_door', 'rtsp://127.0.0.1:8554/front_door']]);
+    assert.ok(![...plan.go2rtc.values()].some((v) => v.includes('192.168.1.10')));
+  });
+
+  it('an MJPEG camera is converted by FFmpeg in go2rtc and pulled by MediaMTX from there (one camera connection)', () => {
+    const mjpeg = cam({ id: 'garage', source: 'http://10.0.0.9/video.mjpg', sourceType: 'http-mjpeg' });
+    const plan = buildEnginePlan([mjpeg], opts);
+    assert.equal(
+      plan.go2rtc.get(ingestStreamName('garage')),
+      'ffmpeg:http://admin:p%40ss%3Aw%2Frd@10.0.0.9/video.mjpg#video=h264',
+    );
+    assert.equal(plan.mediamtx.get('garage')?.source, 'rtsp://127.0.0.1:18554/garage_ingest');
+    assert.equal(plan.go2rtc.get('garage'), 'rtsp://127.0.0.1:8554/garage');
+  });
+
+  it('test patterns use go2rtc virtual sources encoded to H.264', () => {
+    const t = cam({
+      id: 't',
+      source: 'ffmpeg:virtual?video&size=720',
+      sourceType: 'ffmpeg-test',
+      username: null,
+      password: null,
+    });
+    assert.equal(buildEnginePlan([t], opts).go2rtc.get('t_ingest'), 'ffmpeg:virtual?video&size=720#video=h264');
+  });
+
+  it('disabled cameras are in neither engine', () => {
+    const plan = buildEnginePlan([cam({ enabled: false })], opts);
+    assert.equal(plan.mediamtx.size, 0);
+    assert.equal(plan.go2rtc.size, 0);
+  });
+
+  it('diffMaps finds additions, replacements and removals', () => {
+    const d = diffMaps(
+      new Map([
+        ['a', 1],
+        ['b', 2],
+      ]),
+      new Map([
+        ['b', 3],
+        ['c', 4],
+      ]),
+      (x, y) => x === y,
+    );
+    assert.deepEqual(d, { add: [['a', 1]], replace: [['b', 2]], remove: ['c'] });
+  });
+
+  it('samePathConf ignores keys we do not manage and duration spelling', () => {
+    const want = mediamtxPathFor(cam(), opts);
+    const have = { ...want, sourceOnDemandCloseAfter: '0h0m30s', maxReaders: 0, recordPath: '/x' };
+    assert.equal(samePathConf(want, have), true);
+    assert.equal(samePathConf(want, { ...have, record: true }), false);
+    assert.equal(normaliseDuration('1m30s'), 90);
+    assert.equal(normaliseDuration('10s'), 10);
+  });
+});
