@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toCameraView } from './cameras/api-schemas.js';
+import { restreamUrl } from './cameras/engine-plan.js';
 import { EngineReconciler } from './cameras/reconciler.js';
 import { cameraRoutes } from './cameras/routes.js';
 import { CameraRuntime } from './cameras/runtime.js';
@@ -19,6 +20,8 @@ import { EventBus } from './events/bus.js';
 import { buildApp } from './http/app.js';
 import { eventsRoutes } from './http/events.js';
 import { registerOpenApi } from './http/openapi.js';
+import { MjpegHub } from './live/mjpeg.js';
+import { liveRoutes } from './live/routes.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { SecretRedactor } from './log/redact.js';
 import { MetricsRegistry } from './metrics/registry.js';
@@ -116,6 +119,9 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     ...optional('intervalMs', intEnv(env, 'CAMSTACK_RECONCILE_MS')),
   });
   const ffmpegBin = engines.binaries.ffmpeg;
+  const extraViewers = new Map<string, number>();
+  // Late-bound: the MJPEG hub needs the runtime's internal-reader registry and vice versa.
+  let mjpeg: MjpegHub | null = null;
   const runtime = new CameraRuntime({
     cameras: () => store.list(),
     go2rtc: engines.go2rtcApi,
@@ -126,10 +132,35 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     ports: engines.ports,
     verify: (url, options) => verifyStream(ffmpegBin, url, options),
     beforeVerify: () => reconciler.schedule(),
+    extra: (id) => ({ viewers: extraViewers.get(id) ?? 0, transcoding: mjpeg?.isTranscoding(id) ?? false }),
     ...optional('pollIntervalMs', intEnv(env, 'CAMSTACK_STATUS_POLL_MS')),
   });
+  mjpeg = new MjpegHub({
+    ffmpegBin,
+    restreamUrl: (id) => restreamUrl(id, engines.ports),
+    acquireInternalReader: (id) => runtime.acquireInternalReader(id),
+    bus,
+    logger,
+    redactor,
+  });
+  const liveHub = mjpeg;
+  const acquireViewer = (id: string) => {
+    extraViewers.set(id, (extraViewers.get(id) ?? 0) + 1);
+    void runtime.poll();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      extraViewers.set(id, Math.max(0, (extraViewers.get(id) ?? 1) - 1));
+      void runtime.poll();
+    };
+  };
   const metrics = new MetricsRegistry({ bus });
-  const sampler = new ProcessSampler({ processes: () => [engines.go2rtc, engines.mediamtx], registry: metrics, bus });
+  const sampler = new ProcessSampler({
+    processes: () => [engines.go2rtc, engines.mediamtx, ...liveHub.processes()],
+    registry: metrics,
+    bus,
+  });
 
   const app = await buildApp({
     logger,
@@ -138,6 +169,15 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     plugins: [
       (a) => registerOpenApi(a, { version: pkg.version }),
       (a) => cameraRoutes(a, { store, status: runtime }),
+      (a) =>
+        liveRoutes(a, {
+          store,
+          go2rtc: engines.go2rtcApi,
+          go2rtcRunning: () => engineRunning('go2rtc'),
+          mjpeg: liveHub,
+          acquireViewer,
+          logger,
+        }),
       (a) => eventsRoutes(a, { bus, status: runtime, toView: toCameraView, acquireLive: () => sampler.acquire() }),
       async (a) => {
         await a.register(metricsRoutes, { registry: metrics, sampler });
@@ -161,7 +201,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       logger.info({ reason }, 'shutting down');
       await app.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server failed'));
       sampler.stop();
-      await Promise.all([reconciler.stop(), runtime.stop()]);
+      await Promise.all([reconciler.stop(), runtime.stop(), liveHub.stop()]);
       await engines.stop();
       metrics.close();
       logger.info('stopped; every child process has exited');

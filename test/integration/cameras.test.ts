@@ -187,7 +187,7 @@ describe('cameras on the real engines', () => {
       await waitUntil(async () => (await status(sp, 'yard')).viewers === 5, 5000, 'five viewers counted');
       assert.equal(await sim.readers('cam_b'), 1, 'one upstream connection at the camera');
       const s = await status(sp, 'yard');
-      assert.equal(s.codec, 'H264');
+      assert.equal(s.codec, 'h264');
       assert.equal(s.resolution, '320x240');
       await waitUntil(async () => ((await status(sp, 'yard')).bitrateKbps ?? 0) > 0, 5000, 'bitrate measured');
       assert.ok((await status(sp, 'yard')).lastFrameAt, 'last frame time known');

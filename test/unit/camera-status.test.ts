@@ -57,7 +57,7 @@ describe('camera status', () => {
   it('streaming with codec, resolution, uptime and viewers from the engines', () => {
     const s = deriveStatus(base({ path: readyPath, stream: pulling }));
     assert.equal(s.state, 'streaming');
-    assert.equal(s.codec, 'H264');
+    assert.equal(s.codec, 'h264');
     assert.equal(s.resolution, '1920x1080');
     assert.equal(s.uptimeSeconds, 10);
     assert.equal(s.viewers, 2, "go2rtc's pull of MediaMTX and our own consumers are not viewers");

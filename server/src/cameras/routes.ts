@@ -6,6 +6,7 @@
 import { Type } from 'typebox';
 import type { CamstackApp } from '../http/app.js';
 import { ApiError, ApiErrorSchema } from '../http/errors.js';
+import { ingressPrefix } from '../http/ingress.js';
 import {
   CameraIdParamsSchema,
   CameraInputSchema,
@@ -46,12 +47,8 @@ function errors(...codes: number[]): Record<number, typeof ApiErrorSchema> {
   return out;
 }
 
-/** Behind Home Assistant ingress, links must carry the ingress prefix the proxy stripped. */
-const INGRESS_PATH_RE = /^\/api\/hassio_ingress\/[A-Za-z0-9_-]{1,256}$/;
-
 function locationOf(id: string, ingressPath: string | string[] | undefined): string {
-  const prefix = typeof ingressPath === 'string' && INGRESS_PATH_RE.test(ingressPath) ? ingressPath : '';
-  return `${prefix}/api/cameras/${id}`;
+  return `${ingressPrefix(ingressPath)}/api/cameras/${id}`;
 }
 
 export async function cameraRoutes(app: CamstackApp, options: CameraRoutesOptions): Promise<void> {

@@ -36,6 +36,8 @@ export interface DeriveInputs {
   mediamtxUp: boolean;
   /** Our own readers at MediaMTX besides go2rtc (recording clips, snapshots by FFmpeg…). */
   internalReaders: number;
+  /** Live consumers go2rtc does not see (our MJPEG clients), and whether we transcode for them. */
+  extra?: { viewers: number; transcoding: boolean };
   tracking: Tracking;
   now: number;
   /** Demand without a stream for this long is reported offline. */
@@ -59,22 +61,29 @@ export function countViewers(
   return go2rtcConsumers + outside;
 }
 
+/** One spelling for codecs whichever engine named them: MediaMTX "H264"/"H265", FFmpeg "h264"/"hevc". */
+export function normaliseCodec(codec: string | null): string | null {
+  if (!codec) return null;
+  const c = codec.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return c === 'hevc' ? 'h265' : c;
+}
+
 /** Pure: one camera's status from what the engines say and what we tracked. */
 export function deriveStatus(i: DeriveInputs): CameraStatus {
   const { camera, path, stream, tracking: t, now } = i;
   const status = initialStatus(camera.id);
-  status.transcoding = needsTranscode(camera);
+  status.transcoding = needsTranscode(camera) || (i.extra?.transcoding ?? false);
   if (!camera.enabled) return status;
   if (!i.mediamtxUp) {
     status.state = 'error';
     status.lastError = 'MediaMTX is not running: camera ingest unavailable';
     return status;
   }
-  status.viewers = countViewers(stream, path, i.internalReaders);
+  status.viewers = countViewers(stream, path, i.internalReaders) + (i.extra?.viewers ?? 0);
   const ready = path?.ready === true || path?.available === true;
   const facts = t.verification.state === 'ok' ? t.verification.facts : null;
   const video = path?.tracks2?.find((tr) => /^(H26[45]|AV1|VP[89]|M?JPEG|MPEG-4)/i.test(tr.codec));
-  status.codec = video?.codec ?? facts?.codec ?? null;
+  status.codec = normaliseCodec(video?.codec ?? facts?.codec ?? null);
   const w = video?.codecProps?.width;
   const h = video?.codecProps?.height;
   status.resolution = w && h ? `${w}x${h}` : (facts?.resolution ?? null);
@@ -127,6 +136,8 @@ export interface CameraRuntimeDeps {
   verifyOptions?: Partial<VerifyOptions>;
   /** Awaited before a verification: lets the engines learn about the camera first. */
   beforeVerify?: () => Promise<void>;
+  /** Live facts from elsewhere (MJPEG clients and their transcoder). */
+  extra?: (id: string) => { viewers: number; transcoding: boolean };
   pollIntervalMs?: number;
   offlineAfterMs?: number;
   now?: () => number;
@@ -354,6 +365,7 @@ export class CameraRuntime implements CameraStatusSource {
         stream,
         mediamtxUp: mediamtxUp && paths !== null,
         internalReaders: this.#internal.get(camera.id) ?? 0,
+        ...(d.extra ? { extra: d.extra(camera.id) } : {}),
         tracking: t,
         now,
         offlineAfterMs,

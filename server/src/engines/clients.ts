@@ -64,12 +64,45 @@ export class Go2rtcClient {
   }
 
   /**
+   * One JPEG of a stream (`GET /api/frame.jpeg`): go2rtc waits for the next keyframe, so this
+   * takes up to a GOP. Sent as `camstack/snapshot`, so the runtime does not count it as a viewer.
+   * go2rtc answers 200 with an empty body when the stream cannot start: callers check the bytes.
+   */
+  async frame(src: string, width?: number, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
+    const q = new URLSearchParams({ src });
+    if (width !== undefined) q.set('width', String(width));
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
+    const res = await request('go2rtc', this.base, `/api/frame.jpeg?${q}`, {
+      headers: { 'user-agent': 'camstack/snapshot' },
+      signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout,
+    });
+    return Buffer.from(await res.arrayBuffer());
+  }
+
+  /**
    * Creates or re-points a stream in memory only (PATCH never writes go2rtc's file, so camera
    * credentials in ingest sources are never written to disk; we re-push after a restart).
    */
   async setStream(name: string, src: string): Promise<void> {
     const q = new URLSearchParams({ name, src });
     await request('go2rtc', this.base, `/api/streams?${q}`, { method: 'PATCH' });
+  }
+
+  /**
+   * WebRTC signalling for a stream: an SDP offer in, go2rtc's SDP answer out (with every ICE
+   * candidate gathered; no trickle). `json` uses go2rtc's JSON form, `sdp` its WHEP form.
+   */
+  async webrtc(src: string, offer: string, form: 'json' | 'sdp'): Promise<string> {
+    const res = await request('go2rtc', this.base, `/api/webrtc?${new URLSearchParams({ src })}`, {
+      method: 'POST',
+      headers: { 'content-type': form === 'json' ? 'application/json' : 'application/sdp' },
+      body: form === 'json' ? JSON.stringify({ type: 'offer', sdp: offer }) : offer,
+      timeoutMs: 15_000,
+    });
+    if (form === 'sdp') return res.text();
+    const answer = (await res.json()) as { type?: string; sdp?: string };
+    if (typeof answer.sdp !== 'string') throw new EngineHttpError('go2rtc', 502, 'answer without SDP');
+    return answer.sdp;
   }
 
   async deleteStream(name: string): Promise<void> {

@@ -50,6 +50,11 @@ export interface ManagedProcessOptions {
   tailLines?: number;
   /** Called with every non-empty, already redacted output line. */
   onLine?: (stream: OutputStream, line: string) => void;
+  /**
+   * Binary stdout (e.g. JPEG frames from FFmpeg): when set, stdout chunks go here as they are and
+   * are not split into log lines; stderr is still logged line by line.
+   */
+  onStdoutData?: (chunk: Buffer) => void;
   /** If set, `<pidDir>/<safe-name>.pid` holds `{pid, command}` while the child runs (see reapOrphans). */
   pidDir?: string;
 }
@@ -461,6 +466,10 @@ export class ManagedProcess {
 
   #onData(run: Run, stream: OutputStream, chunk: Buffer | string): void {
     run.lastOutputAt = Date.now();
+    if (stream === 'stdout' && this.#opts.onStdoutData) {
+      if (run === this.#run) this.#opts.onStdoutData(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      return;
+    }
     for (const line of run.splitters[stream].push(chunk)) this.#onLine(run, stream, line);
   }
 
