@@ -297,6 +297,31 @@ describe('cameras on the real engines', () => {
   });
 });
 
+describe('metrics over Server-Sent Events', () => {
+  it('pushes a metrics tick about once a second while someone listens', async () => {
+    const sp = await startServerProcess();
+    try {
+      const ctrl = new AbortController();
+      const res = await fetch(`${sp.baseUrl}/api/events?types=metrics.tick`, { signal: ctrl.signal });
+      const reader = res.body?.getReader();
+      const dec = new TextDecoder();
+      let text = '';
+      const t0 = Date.now();
+      while (reader && (text.match(/event: metrics.tick/g) ?? []).length < 2 && Date.now() - t0 < 15_000) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += dec.decode(value);
+      }
+      ctrl.abort();
+      assert.ok((text.match(/event: metrics.tick/g) ?? []).length >= 2, 'two ticks arrived');
+      assert.match(text, /"name":"go2rtc"/);
+      assert.match(text, /"rssBytes":\d+/);
+    } finally {
+      await sp.cleanup();
+    }
+  });
+});
+
 describe('a camera that needs credentials', () => {
   it('gets 401 explained with a wrong password and streams with the right one (never showing it)', async () => {
     const [rtspPort, apiPort] = (await freePorts(2)) as [number, number];
