@@ -2,6 +2,8 @@
  * `npm run demo`: the engines, two synthetic cameras and the Camstack server, all on 127.0.0.1.
  * Prints the URL to open; Ctrl-C stops everything (and every child process with it).
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,19 @@ const cameras = [
 for (const cam of cameras) await sim.addCamera({ name: cam.id, label: cam.name });
 
 await mkdir(join(demoDir, 'data'), { recursive: true });
+
+// A local MQTT broker (Debian's mosquitto, installed by setup) so the MQTT discovery side runs too.
+const mqttPort = Number(process.env.CAMSTACK_DEMO_MQTT_PORT ?? 18883);
+const mosquittoBin = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+let mosquitto: ReturnType<typeof spawn> | null = null;
+if (mosquittoBin) {
+  const conf = join(demoDir, 'mosquitto.conf');
+  await writeFile(conf, `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\n`);
+  mosquitto = spawn(mosquittoBin, ['-c', conf], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 300));
+} else {
+  process.stdout.write('mosquitto not found (run npm run setup): the demo runs without MQTT\n');
+}
 await mkdir(join(demoDir, 'media'), { recursive: true });
 const camerasFile = join(demoDir, 'cameras.yaml');
 await writeFile(
@@ -37,6 +52,7 @@ await writeFile(
       media_dir: join(demoDir, 'media'),
       data_dir: join(demoDir, 'data'),
       webrtc_candidates: ['127.0.0.1'],
+      ...(mosquitto ? { mqtt_host: '127.0.0.1', mqtt_port: mqttPort } : {}),
     },
     null,
     2,
@@ -56,6 +72,7 @@ process.stdout.write(
     `  Panel / API:        http://127.0.0.1:${camstack.port}/\n` +
     `  Health:             http://127.0.0.1:${camstack.port}/api/health\n` +
     `  Synthetic cameras:  ${cameras.map((c) => sim.url(c.id)).join('  ')}\n` +
+    (mosquitto ? `  MQTT broker:        mqtt://127.0.0.1:${mqttPort} (topics camstack/#, homeassistant/#)\n` : '') +
     `Press Ctrl-C to stop.\n\n`,
 );
 
@@ -67,6 +84,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void (async () => {
       await camstack.stop(signal);
       await sim.stop();
+      mosquitto?.kill('SIGTERM');
       process.exit(0);
     })();
   });

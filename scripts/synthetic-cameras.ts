@@ -24,11 +24,77 @@ export interface SyntheticCameraSpec {
   audio?: boolean;
   /** Label drawn next to the clock (default: the name). */
   label?: string;
+  /**
+   * Also draw the wall clock machine-readably: a strip of black/white 16×16 blocks in the top-left
+   * corner ({@link TIMECODE_WIDTH}×{@link TIMECODE_HEIGHT}); read it back with {@link readTimecode}.
+   * Needs a frame at least 320 pixels wide.
+   */
+  timecode?: boolean;
+  /**
+   * Publish this (pre-encoded) file in a loop with stream copy instead of encoding a test pattern:
+   * cheap enough to run many 1080p cameras at once (benchmarks).
+   */
+  loopFile?: string;
 }
 
 interface Running {
-  spec: Required<Omit<SyntheticCameraSpec, 'bitrateKbps'>> & { bitrateKbps?: number };
+  spec: Required<Omit<SyntheticCameraSpec, 'bitrateKbps' | 'loopFile'>> & { bitrateKbps?: number; loopFile?: string };
   proc: ChildProcess | null;
+}
+
+/**
+ * The machine-readable clock: the wall time in tenths of a second, modulo 2^20 (29 hours), as 20
+ * bits, least significant first, one 16×16 block per bit (white = 1) on the top row, and the same
+ * bits inverted on the row below (every pair must differ, so a misread is noticed, not trusted).
+ * Blocks sit on H.264's 16×16 macroblock grid, so compression keeps them clean. FFmpeg stamps
+ * each frame with the wall clock (`setpts=RTCTIME`) before drawing, then restores the timestamps.
+ */
+export const TIMECODE_BITS = 20;
+export const TIMECODE_BLOCK = 16;
+export const TIMECODE_WIDTH = TIMECODE_BITS * TIMECODE_BLOCK;
+export const TIMECODE_HEIGHT = 2 * TIMECODE_BLOCK;
+const TIMECODE_MODULO = 2 ** TIMECODE_BITS;
+
+function timecodeFilters(): string {
+  const boxes = [`drawbox=x=0:y=0:w=${TIMECODE_WIDTH}:h=${TIMECODE_HEIGHT}:color=black:t=fill`];
+  for (let i = 0; i < TIMECODE_BITS; i++) {
+    const bit = `mod(floor(t*10/${2 ** i}),2)`;
+    const box = `x=${i * TIMECODE_BLOCK}:w=${TIMECODE_BLOCK}:h=${TIMECODE_BLOCK}:color=white:t=fill`;
+    boxes.push(`drawbox=${box}:y=0:enable='eq(${bit},1)'`);
+    boxes.push(`drawbox=${box}:y=${TIMECODE_BLOCK}:enable='eq(${bit},0)'`);
+  }
+  return `,settb=1/1000,setpts=RTCTIME/1000,${boxes.join(',')},setpts=N/(FRAME_RATE*TB)`;
+}
+
+/**
+ * Reads the clock strip from the top-left TIMECODE_WIDTH×TIMECODE_HEIGHT pixels of a frame
+ * (8-bit grey, `width` pixels per row) and returns the wall time in ms (to 100 ms, rounded down),
+ * taking the 29-hour period nearest to `nearMs`. Throws when the strip does not read cleanly.
+ */
+export function readTimecode(gray: Uint8Array, width: number, nearMs: number): number {
+  const level = (bx: number, by: number): number => {
+    let sum = 0;
+    for (let y = 4; y < TIMECODE_BLOCK - 4; y++) {
+      for (let x = 4; x < TIMECODE_BLOCK - 4; x++) {
+        sum += gray[(by * TIMECODE_BLOCK + y) * width + bx * TIMECODE_BLOCK + x] ?? 0;
+      }
+    }
+    return sum / ((TIMECODE_BLOCK - 8) * (TIMECODE_BLOCK - 8));
+  };
+  let value = 0;
+  for (let i = 0; i < TIMECODE_BITS; i++) {
+    const top = level(i, 0) > 128;
+    const bottom = level(i, 1) > 128;
+    if (top === bottom) throw new Error(`timecode bit ${i} does not read cleanly`);
+    if (top) value += 2 ** i;
+  }
+  const near = Math.floor(nearMs / 100);
+  const base = near - (((near % TIMECODE_MODULO) + TIMECODE_MODULO) % TIMECODE_MODULO);
+  let best = base + value;
+  for (const candidate of [best - TIMECODE_MODULO, best + TIMECODE_MODULO]) {
+    if (Math.abs(candidate - near) < Math.abs(best - near)) best = candidate;
+  }
+  return best * 100;
 }
 
 const FONT_CANDIDATES = [
@@ -40,6 +106,28 @@ const FONT_CANDIDATES = [
 /** The FFmpeg arguments of one synthetic camera (pure, for tests and the demo alike). */
 export function publisherArgs(spec: Running['spec'], url: string, fontFile: string | null): string[] {
   const { width, height, fps, gopSeconds } = spec;
+  if (spec.loopFile) {
+    return [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-nostdin',
+      '-re',
+      '-stream_loop',
+      '-1',
+      '-i',
+      spec.loopFile,
+      '-map',
+      '0',
+      '-c',
+      'copy',
+      '-f',
+      'rtsp',
+      '-rtsp_transport',
+      'tcp',
+      url,
+    ];
+  }
   const gop = String(fps * gopSeconds);
   // Wall clock (local time) at the bottom, big enough to read in a screenshot.
   const clock = fontFile
@@ -54,7 +142,7 @@ export function publisherArgs(spec: Running['spec'], url: string, fontFile: stri
     '-f',
     'lavfi',
     '-i',
-    `testsrc2=size=${width}x${height}:rate=${fps}${clock}`,
+    `testsrc2=size=${width}x${height}:rate=${fps}${spec.timecode ? timecodeFilters() : ''}${clock}`,
   ];
   if (spec.audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
   args.push(
@@ -174,7 +262,9 @@ export class SyntheticCameraServer {
       gopSeconds: spec.gopSeconds ?? 2,
       audio: spec.audio ?? true,
       label: spec.label ?? spec.name,
+      timecode: spec.timecode ?? false,
       ...(spec.bitrateKbps ? { bitrateKbps: spec.bitrateKbps } : {}),
+      ...(spec.loopFile ? { loopFile: spec.loopFile } : {}),
     };
     const running: Running = { spec: full, proc: null };
     this.#cameras.set(spec.name, running);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toCameraView } from './cameras/api-schemas.js';
-import { restreamUrl } from './cameras/engine-plan.js';
+import { type EngineAccess, restreamUrl } from './cameras/engine-plan.js';
 import { EngineReconciler } from './cameras/reconciler.js';
 import { cameraRoutes } from './cameras/routes.js';
 import { CameraRuntime } from './cameras/runtime.js';
@@ -17,9 +17,14 @@ import { resolveBinaries } from './engines/binaries.js';
 import { Engines } from './engines/engines.js';
 import { DEFAULT_ENGINE_PORTS, type EnginePorts } from './engines/ports.js';
 import { EventBus } from './events/bus.js';
-import { buildApp } from './http/app.js';
+import { HomeAssistantIntegration } from './hass/integration.js';
+import { rtspReaderCredentials } from './hass/rtsp-credentials.js';
+import { supervisorFromEnv } from './hass/supervisor.js';
+import { type AppDeps, buildApp } from './http/app.js';
 import { eventsRoutes } from './http/events.js';
+import { type GuardOptions, ingressAllowFromEnv, installGuard } from './http/guard.js';
 import { registerOpenApi } from './http/openapi.js';
+import { staticRoutes } from './http/static.js';
 import { MjpegHub } from './live/mjpeg.js';
 import { liveRoutes } from './live/routes.js';
 import { createLogger, type Logger } from './log/logger.js';
@@ -27,6 +32,10 @@ import { SecretRedactor } from './log/redact.js';
 import { MetricsRegistry } from './metrics/registry.js';
 import { metricsRoutes } from './metrics/routes.js';
 import { ProcessSampler } from './metrics/sampler.js';
+import { recordingRoutes } from './recordings/routes.js';
+import { RecordingService } from './recordings/service.js';
+import { snapshotRoutes } from './snapshots/routes.js';
+import { SnapshotService } from './snapshots/service.js';
 import { reapOrphans } from './supervisor/orphans.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -58,6 +67,28 @@ function enginePortsFromEnv(env: NodeJS.ProcessEnv): EnginePorts {
   return { ...DEFAULT_ENGINE_PORTS, ...parsed };
 }
 
+/**
+ * WebRTC ICE candidates: the `webrtc_candidates` option when given; else, in the add-on, the
+ * host's IPv4 addresses from the Supervisor's network info, with the WebRTC port.
+ */
+async function webrtcCandidatesFor(
+  configured: string[],
+  port: number,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<string[]> {
+  const supervisor = configured.length > 0 ? null : supervisorFromEnv(env);
+  if (!supervisor) return configured;
+  try {
+    const candidates = (await supervisor.networkInfo()).ipv4.map((ip) => `${ip}:${port}`);
+    logger.info({ candidates }, 'WebRTC candidates: the host addresses the Supervisor reports');
+    return candidates;
+  } catch (err) {
+    logger.warn({ err: String(err) }, 'WebRTC candidates: no network info from the Supervisor; set webrtc_candidates');
+    return [];
+  }
+}
+
 export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promise<RunningCamstack> {
   const config = loadConfig({ env });
   const redactor = new SecretRedactor();
@@ -79,6 +110,11 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
   const healthIntervalMs = intEnv(env, 'CAMSTACK_HEALTH_INTERVAL_MS');
   const unhealthyAfterMs = intEnv(env, 'CAMSTACK_UNHEALTHY_AFTER_MS');
   const backoffBaseMs = intEnv(env, 'CAMSTACK_BACKOFF_BASE_MS');
+  const enginePorts = enginePortsFromEnv(env);
+  const webrtcCandidates = await webrtcCandidatesFor(config.webrtcCandidates, enginePorts.webrtc, env, logger);
+  // Readers of the RTSP restream on other hosts (HA live cameras) need these; this box needs none.
+  const rtspReader = await rtspReaderCredentials(config.integrations.rtspReader, config.dataDir);
+  redactor.add(rtspReader.pass);
   const engines = new Engines({
     bus,
     logger,
@@ -86,11 +122,13 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     binaries: resolveBinaries(env),
     workDir,
     recordDir: config.mediaDir,
-    ports: enginePortsFromEnv(env),
+    ports: enginePorts,
     webrtcBind: env.CAMSTACK_WEBRTC_BIND ?? '',
-    webrtcCandidates: config.webrtcCandidates,
+    webrtcCandidates,
     rtspBind: env.CAMSTACK_RTSP_BIND ?? '127.0.0.1',
+    rtspReader,
     logLevel: config.logLevel === 'warning' ? 'warn' : config.logLevel,
+    ...optional('segmentSeconds', intEnv(env, 'CAMSTACK_SEGMENT_SECONDS') || undefined),
     timing: {
       ...(healthIntervalMs !== undefined ? { healthIntervalMs } : {}),
       ...(unhealthyAfterMs !== undefined ? { unhealthyAfterMs } : {}),
@@ -107,7 +145,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     redactor,
   });
   const engineRunning = (name: 'go2rtc' | 'mediamtx') => engines.get(name).state === 'running';
-  const reconciler = new EngineReconciler({
+  const engineAccess: EngineAccess = {
     cameras: () => store.list(),
     go2rtc: engines.go2rtcApi,
     mediamtx: engines.mediamtxApi,
@@ -115,6 +153,9 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     bus,
     logger,
     ports: engines.ports,
+  };
+  const reconciler = new EngineReconciler({
+    ...engineAccess,
     graceSeconds: config.onDemandGraceSeconds,
     ...optional('intervalMs', intEnv(env, 'CAMSTACK_RECONCILE_MS')),
   });
@@ -123,13 +164,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
   // Late-bound: the MJPEG hub needs the runtime's internal-reader registry and vice versa.
   let mjpeg: MjpegHub | null = null;
   const runtime = new CameraRuntime({
-    cameras: () => store.list(),
-    go2rtc: engines.go2rtcApi,
-    mediamtx: engines.mediamtxApi,
-    engineRunning,
-    bus,
-    logger,
-    ports: engines.ports,
+    ...engineAccess,
     verify: (url, options) => verifyStream(ffmpegBin, url, options),
     beforeVerify: () => reconciler.schedule(),
     extra: (id) => ({ viewers: extraViewers.get(id) ?? 0, transcoding: mjpeg?.isTranscoding(id) ?? false }),
@@ -155,6 +190,55 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       void runtime.poll();
     };
   };
+  const snapshots = new SnapshotService({
+    store,
+    runtime,
+    go2rtc: engines.go2rtcApi,
+    go2rtcRunning: () => engineRunning('go2rtc'),
+    ffmpegBin,
+    ports: engines.ports,
+    mediaDir: config.mediaDir,
+    bus,
+    logger,
+    redactor,
+  });
+  const recordings = new RecordingService({
+    mediaDir: config.mediaDir,
+    indexFile: join(config.dataDir, 'recordings.db'),
+    cameras: () => store.list(),
+    bus,
+    logger,
+    redactor,
+    ffmpeg: ffmpegBin,
+    ffprobe: engines.binaries.ffprobe,
+    ports: engines.ports,
+    recorder: { pid: () => engines.mediamtx.pid, running: () => engineRunning('mediamtx') },
+    acquireInternalReader: (id) => runtime.acquireInternalReader(id),
+    pidDir: join(workDir, 'pids'),
+    storageMaxBytes: config.storageMaxBytes,
+    storageMinFreePercent: config.storageMinFreePercent,
+    ...optional('scanIntervalMs', intEnv(env, 'CAMSTACK_RECORDING_SCAN_MS')),
+    ...optional('fullScanIntervalMs', intEnv(env, 'CAMSTACK_RECORDING_FULL_SCAN_MS')),
+    ...optional('retentionIntervalMs', intEnv(env, 'CAMSTACK_RETENTION_MS')),
+    ...optional('bufferSeconds', intEnv(env, 'CAMSTACK_BUFFER_SECONDS')),
+  });
+  const homeAssistant = new HomeAssistantIntegration({
+    config: config.integrations,
+    env,
+    version: pkg.version,
+    bus,
+    logger,
+    redactor,
+    supervisor: supervisorFromEnv(env),
+    cameras: store,
+    status: runtime,
+    engineHealth: () => engines.health(),
+    snapshots,
+    recordings,
+    mediaDir: config.mediaDir,
+    dataDir: config.dataDir,
+    rtsp: { port: engines.ports.mediamtxRtsp, reader: rtspReader },
+  });
   const metrics = new MetricsRegistry({ bus });
   const sampler = new ProcessSampler({
     processes: () => [engines.go2rtc, engines.mediamtx, ...liveHub.processes()],
@@ -162,12 +246,18 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     bus,
   });
 
-  const app = await buildApp({
+  // One Fastify app per listener (ingress, and the token-protected direct port when api_token is
+  // set), built from the same plugins; each gets its own guard (http/guard.ts).
+  const listenerDeps = (guard: GuardOptions): AppDeps => ({
     logger,
     version: pkg.version,
     engineHealth: () => engines.health(),
+    integrationsHealth: () => homeAssistant.health(),
     plugins: [
+      (a) => installGuard(a, guard),
       (a) => registerOpenApi(a, { version: pkg.version }),
+      (a) => recordingRoutes(a, { recordings, store }),
+      (a) => snapshotRoutes(a, { snapshots }),
       (a) => cameraRoutes(a, { store, status: runtime }),
       (a) =>
         liveRoutes(a, {
@@ -182,25 +272,51 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       async (a) => {
         await a.register(metricsRoutes, { registry: metrics, sampler });
       },
+      // Last: the panel (server/public) at / with an index.html fallback for its client routes.
+      (a) => staticRoutes(a),
     ],
   });
+  const app = await buildApp(listenerDeps({ listener: 'ingress', allow: ingressAllowFromEnv(env) }));
+  const direct =
+    config.apiPort !== null && config.apiToken !== null
+      ? await buildApp(
+          listenerDeps({
+            listener: 'direct',
+            token: config.apiToken,
+            ...optional('rateLimitMax', intEnv(env, 'CAMSTACK_API_RATE_LIMIT')),
+          }),
+        )
+      : null;
   const host = env.CAMSTACK_HOST ?? '0.0.0.0';
   const port = intEnv(env, 'CAMSTACK_PORT') ?? config.ingressPort;
   // Listen first: a busy port fails start-up before any engine is spawned.
   await app.listen({ host, port });
+  if (direct && config.apiPort !== null) await direct.listen({ host, port: config.apiPort });
   await engines.start();
   reconciler.start();
   runtime.start();
+  await recordings.start();
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
-  logger.info({ host, port: boundPort, cameras: config.cameras.length }, 'Camstack is listening');
+  homeAssistant.start({ httpPort: boundPort });
+  logger.info(
+    { host, port: boundPort, apiPort: direct ? config.apiPort : null, cameras: config.cameras.length },
+    'Camstack is listening',
+  );
 
   let stopping: Promise<void> | null = null;
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ reason }, 'shutting down');
-      await app.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server failed'));
+      await homeAssistant.stop(); // first: MQTT says "offline" while everything still runs
+      await Promise.all(
+        [app, direct].map((a) =>
+          a?.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server failed')),
+        ),
+      );
       sampler.stop();
+      snapshots.close();
+      await recordings.stop().catch((err: unknown) => logger.error({ err }, 'stopping recordings failed'));
       await Promise.all([reconciler.stop(), runtime.stop(), liveHub.stop()]);
       await engines.stop();
       metrics.close();

@@ -26,10 +26,9 @@ export function processTable(): ProcInfo[] {
   return out;
 }
 
-/** Processes whose command line mentions `marker` (e.g. a test's unique temp dir), plus their descendants. */
-export function processesMatching(marker: string): ProcInfo[] {
-  const table = processTable();
-  const hits = new Set(table.filter((p) => p.argv.some((a) => a.includes(marker))).map((p) => p.pid));
+/** Every process in `table` descending from one of `roots` (the roots included). */
+function withDescendants(table: ProcInfo[], roots: Iterable<number>): Set<number> {
+  const hits = new Set(roots);
   let grew = true;
   while (grew) {
     grew = false;
@@ -40,22 +39,22 @@ export function processesMatching(marker: string): ProcInfo[] {
       }
     }
   }
+  return hits;
+}
+
+/** Processes whose command line mentions `marker` (e.g. a test's unique temp dir), plus their descendants. */
+export function processesMatching(marker: string): ProcInfo[] {
+  const table = processTable();
+  const hits = withDescendants(
+    table,
+    table.filter((p) => p.argv.some((a) => a.includes(marker))).map((p) => p.pid),
+  );
   return table.filter((p) => hits.has(p.pid) && p.pid !== process.pid);
 }
 
 export function descendantsOf(pid: number): ProcInfo[] {
   const table = processTable();
-  const hits = new Set([pid]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const p of table) {
-      if (!hits.has(p.pid) && hits.has(p.ppid)) {
-        hits.add(p.pid);
-        grew = true;
-      }
-    }
-  }
+  const hits = withDescendants(table, [pid]);
   hits.delete(pid);
   return table.filter((p) => hits.has(p.pid));
 }

@@ -28,6 +28,9 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Wait for /api/health to answer (default true). */
   waitHealthy?: boolean;
+  /** Fixed ports (e.g. to restart "the same" server); default: free ones. */
+  port?: number;
+  enginePorts?: EnginePorts;
 }
 
 /**
@@ -36,8 +39,8 @@ export interface StartOptions {
  */
 export async function startServerProcess(opts: StartOptions = {}): Promise<ServerProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'camstack-it-'));
-  const port = await freePort();
-  const enginePorts = await freeEnginePorts();
+  const port = opts.port ?? (await freePort());
+  const enginePorts = opts.enginePorts ?? (await freeEnginePorts());
   const options = {
     log_level: 'debug',
     data_dir: join(dir, 'data'),

@@ -156,9 +156,9 @@ describe('cameras on the real engines', () => {
     await api(sp, 'POST', '/api/cameras', { id: 'good', name: 'Good', source: sim.url('cam_a') });
     await api(sp, 'POST', '/api/cameras', { id: 'wrong_path', name: 'Wrong path', source: sim.url('no_such_path') });
     await api(sp, 'POST', '/api/cameras', { id: 'refused', name: 'Refused', source: 'rtsp://127.0.0.1:1/x' });
-    await waitUntil(async () => (await status(sp, 'wrong_path')).state === 'offline', 20_000, 'wrong_path offline');
+    await waitUntil(async () => (await status(sp, 'wrong_path')).state === 'offline', 45_000, 'wrong_path offline');
     assert.match((await status(sp, 'wrong_path')).lastError ?? '', /404 Not Found/);
-    await waitUntil(async () => (await status(sp, 'refused')).state === 'offline', 20_000, 'refused offline');
+    await waitUntil(async () => (await status(sp, 'refused')).state === 'offline', 45_000, 'refused offline');
     assert.match((await status(sp, 'refused')).lastError ?? '', /connection refused/);
     // A good on-demand camera is verified, then idle (not pulled) until someone watches.
     await waitUntil(async () => (await status(sp, 'good')).codec !== null, 20_000, 'good verified');
@@ -337,10 +337,10 @@ describe('a camera that needs credentials', () => {
         username: 'viewer',
         password: 'wrong-pass-456',
       });
-      await waitUntil(async () => (await status(sp, 'locked')).state === 'offline', 20_000, 'offline');
+      await waitUntil(async () => (await status(sp, 'locked')).state === 'offline', 45_000, 'offline');
       assert.match((await status(sp, 'locked')).lastError ?? '', /401 Unauthorized/);
       await api(sp, 'PUT', '/api/cameras/locked', { password: 'right-pass-123', recording: { continuous: true } });
-      await waitUntil(async () => (await status(sp, 'locked')).state === 'streaming', 20_000, 'streaming');
+      await waitUntil(async () => (await status(sp, 'locked')).state === 'streaming', 45_000, 'streaming');
       const listed = await api<unknown>(sp, 'GET', '/api/cameras');
       assert.doesNotMatch(JSON.stringify(listed.body), /right-pass-123|wrong-pass-456/);
       assert.doesNotMatch(sp.output(), /right-pass-123|wrong-pass-456/);

@@ -364,7 +364,7 @@ describe('camera API: create, read, change, delete', () => {
       sourceType: 'rtsp',
       origin: 'file',
       readOnly: false,
-      recording: { continuous: true, retainDays: 7, clipRetainDays: 30, preRollSeconds: 5, clipSeconds: 20 },
+      recording: { continuous: true, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
     });
     assert.deepEqual((await send(h, { method: 'GET', url: '/api/cameras/yard' })).json(), view);
     assert.deepEqual(added, ['yard']);
@@ -398,7 +398,7 @@ describe('camera API: create, read, change, delete', () => {
       continuous: false,
       retainDays: 12,
       clipRetainDays: 30,
-      preRollSeconds: 5,
+      preRollSeconds: 0,
       clipSeconds: 30,
     });
     const list = (await send(h, { method: 'GET', url: '/api/cameras' })).json() as { id: string; readOnly: boolean }[];

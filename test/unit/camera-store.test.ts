@@ -103,7 +103,7 @@ describe('CameraStore: add, update, remove persist and survive a reload', () => 
       enabled: true,
       sourceType: 'rtsp',
       origin: 'file',
-      recording: { continuous: false, retainDays: 3, clipRetainDays: 30, preRollSeconds: 5, clipSeconds: 20 },
+      recording: { continuous: false, retainDays: 3, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
     });
     assert.deepEqual(f.store.list(), [camera]);
     assert.deepEqual(reload(f).cameras, [camera]);
@@ -133,7 +133,7 @@ describe('CameraStore: add, update, remove persist and survive a reload', () => 
       continuous: true,
       retainDays: 9,
       clipRetainDays: 30,
-      preRollSeconds: 5,
+      preRollSeconds: 0,
       clipSeconds: 40,
     });
     assert.deepEqual(reload(f).cameras, [renamed]);

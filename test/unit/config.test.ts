@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Camera, type Config, ConfigError, loadConfig, saveCamerasFile } from '../../server/src/config/load.js';
+import { integrationConfig } from '../../server/src/hass/options.js';
 
 const DEFAULT_CAMERAS_FILE = '/config/cameras.yaml';
 const defaultFileExists = existsSync(DEFAULT_CAMERAS_FILE);
@@ -75,6 +76,9 @@ const DEFAULTS: Config = {
   ingressPort: 8099,
   allowTestSources: false,
   cameras: [],
+  storageMaxBytes: 0,
+  storageMinFreePercent: 5,
+  integrations: integrationConfig({}),
 };
 
 describe('loadConfig: defaults', { skip: defaultFileExists && 'a real /config/cameras.yaml exists' }, () => {
@@ -131,6 +135,9 @@ describe('loadConfig: options', () => {
       ingressPort: 8100,
       allowTestSources: false,
       cameras: [],
+      storageMaxBytes: 0,
+      storageMinFreePercent: 5,
+      integrations: integrationConfig({}),
     });
   });
 
@@ -245,7 +252,7 @@ describe('loadConfig: cameras file', () => {
         enabled: true,
         sourceType: 'rtsp',
         origin: 'options',
-        recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 5, clipSeconds: 20 },
+        recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
       },
       {
         id: 'garage',
@@ -257,7 +264,7 @@ describe('loadConfig: cameras file', () => {
         enabled: false,
         sourceType: 'http-mjpeg',
         origin: 'file',
-        recording: { continuous: true, retainDays: 15, clipRetainDays: 30, preRollSeconds: 5, clipSeconds: 20 },
+        recording: { continuous: true, retainDays: 15, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
       },
     ];
     assert.deepEqual(config.cameras, expected);
@@ -532,7 +539,7 @@ describe('saveCamerasFile', () => {
       enabled: false,
       sourceType: 'http-jpeg',
       origin: 'file',
-      recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 5, clipSeconds: 20 },
+      recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
     },
   ];
   const optionsCamera: Camera = { ...fileCameras[1]!, id: 'ui_cam', name: 'UI', origin: 'options' };

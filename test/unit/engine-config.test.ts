@@ -83,6 +83,13 @@ describe('buildMediamtxConfig', () => {
     assert.deepEqual(c.paths, {});
   });
 
+  it('cuts 10-minute segments of 1-second parts by default; the segment length is configurable', () => {
+    assert.equal(c.pathDefaults.recordSegmentDuration, '600s');
+    assert.equal(c.pathDefaults.recordPartDuration, '1s');
+    const short = buildMediamtxConfig({ ports, recordDir: '/m', rtspBind: '', logLevel: 'info', segmentSeconds: 4 });
+    assert.equal(short.pathDefaults.recordSegmentDuration, '4s');
+  });
+
   it('lets only local clients publish, read, play back and use the API', () => {
     const users = c.authInternalUsers as { ips: string[]; permissions: { action: string }[] }[];
     assert.equal(users.length, 1);

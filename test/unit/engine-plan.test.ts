@@ -4,6 +4,7 @@ import {
   buildEnginePlan,
   diffMaps,
   ingestStreamName,
+  isRecorded,
   mediamtxPathFor,
   normaliseDuration,
   samePathConf,
@@ -24,7 +25,7 @@ function cam(over: Partial<Camera> = {}): Camera {
     enabled: true,
     sourceType: 'rtsp',
     origin: 'file',
-    recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 5, clipSeconds: 20 },
+    recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
     ...over,
   };
 }
@@ -43,6 +44,26 @@ describe('engine plan', () => {
     const p = mediamtxPathFor(cam({ recording: { ...cam().recording, continuous: true } }), opts);
     assert.equal(p.sourceOnDemand, false);
     assert.equal(p.record, true);
+  });
+
+  it('a camera with a pre-roll buffer is always pulled and recorded (rolling buffer), even if not continuous', () => {
+    const p = mediamtxPathFor(cam({ recording: { ...cam().recording, preRollSeconds: 5 } }), opts);
+    assert.equal(p.sourceOnDemand, false);
+    assert.equal(p.record, true);
+    assert.equal(isRecorded(cam({ recording: { ...cam().recording, preRollSeconds: 5 } })), true);
+  });
+
+  it('without continuous recording and without pre-roll the camera stays on demand and unrecorded', () => {
+    const c = cam({ recording: { ...cam().recording, continuous: false, preRollSeconds: 0 } });
+    assert.equal(isRecorded(c), false);
+    assert.equal(mediamtxPathFor(c, opts).sourceOnDemand, true);
+    assert.equal(mediamtxPathFor(c, opts).record, false);
+  });
+
+  it('a recorded camera keeps one plan entry per engine (recording adds no reader or stream)', () => {
+    const plan = buildEnginePlan([cam({ recording: { ...cam().recording, continuous: true } })], opts);
+    assert.equal(plan.mediamtx.size, 1);
+    assert.equal(plan.go2rtc.size, 1);
   });
 
   it('go2rtc reads the local MediaMTX restream, never the camera', () => {

@@ -30,6 +30,8 @@ describe('healthReport', () => {
       '1',
       0,
     );
-    assert.deepEqual(r.reasons, ['mediamtx failed: bind: address in use — camera ingest and recording unavailable']);
+    assert.deepEqual(r.reasons, [
+      'mediamtx failed: bind: address in use (more) — camera ingest and recording unavailable',
+    ]);
   });
 });

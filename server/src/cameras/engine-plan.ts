@@ -8,12 +8,27 @@
  * `<id>_ingest` stream, which MediaMTX then pulls like any RTSP camera, so the camera still sees a
  * single client.
  *
- * On demand: a camera that is not recording continuously is pulled by MediaMTX only while it has
- * readers, and kept for a grace period after the last one leaves; a viewer who returns within it
- * reuses the same upstream connection.
+ * On demand: a camera that is not recorded (neither continuously nor into a pre-roll buffer) is
+ * pulled by MediaMTX only while it has readers, and kept for a grace period after the last one
+ * leaves; a viewer who returns within it reuses the same upstream connection.
  */
 import type { Camera } from '../config/load.js';
 import { withCredentials } from '../config/source.js';
+import type { Go2rtcClient, MediamtxClient } from '../engines/clients.js';
+import type { EventBus } from '../events/bus.js';
+import type { Logger } from '../log/logger.js';
+
+/** What the camera modules need of the engines and the rest of the server (shared shape). */
+export interface EngineAccess {
+  cameras: () => readonly Camera[];
+  go2rtc: Go2rtcClient;
+  mediamtx: MediamtxClient;
+  /** Whether an engine is running (its API answers). */
+  engineRunning: (name: 'go2rtc' | 'mediamtx') => boolean;
+  bus: EventBus;
+  logger: Logger;
+  ports: PlanPorts;
+}
 
 export interface PlanPorts {
   mediamtxRtsp: number;
@@ -72,18 +87,28 @@ function go2rtcIngestSource(camera: Camera): string {
   return `ffmpeg:${upstreamUrl(camera)}#video=h264`;
 }
 
+/**
+ * Whether MediaMTX records this camera: 24/7 (`continuous`), or into a short rolling pre-roll
+ * buffer (`preRollSeconds > 0`, segments deleted after a few minutes unless a clip needs them).
+ * Either way the camera is pulled all the time, not on demand.
+ */
+export function isRecorded(camera: Pick<Camera, 'recording'>): boolean {
+  return camera.recording.continuous || camera.recording.preRollSeconds > 0;
+}
+
 export function mediamtxPathFor(camera: Camera, opts: PlanOptions): MediamtxPathConf {
   const transcoded = needsTranscode(camera);
   const source = transcoded
     ? `rtsp://127.0.0.1:${opts.ports.go2rtcRtsp}/${ingestStreamName(camera.id)}`
     : upstreamUrl(camera);
+  const recorded = isRecorded(camera);
   return {
     source,
-    sourceOnDemand: !camera.recording.continuous,
+    sourceOnDemand: !recorded,
     sourceOnDemandStartTimeout: '10s',
     sourceOnDemandCloseAfter: `${opts.graceSeconds}s`,
     rtspTransport: camera.sourceType === 'rtsp' || transcoded ? 'tcp' : 'automatic',
-    record: camera.recording.continuous,
+    record: recorded,
   };
 }
 

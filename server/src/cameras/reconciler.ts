@@ -3,21 +3,9 @@
  * rewriting their files and restarting them). Runs at start-up, right after every camera change,
  * whenever an engine (re)starts, and every few seconds to repair any drift.
  */
-import type { Camera } from '../config/load.js';
-import type { Go2rtcClient, MediamtxClient } from '../engines/clients.js';
-import type { EventBus } from '../events/bus.js';
-import type { Logger } from '../log/logger.js';
-import { buildEnginePlan, diffMaps, type PlanPorts, samePathConf } from './engine-plan.js';
+import { buildEnginePlan, diffMaps, type EngineAccess, samePathConf } from './engine-plan.js';
 
-export interface ReconcilerDeps {
-  cameras: () => readonly Camera[];
-  go2rtc: Go2rtcClient;
-  mediamtx: MediamtxClient;
-  /** Whether an engine is running (its API answers); a stopped engine is reconciled when it returns. */
-  engineRunning: (name: 'go2rtc' | 'mediamtx') => boolean;
-  bus: EventBus;
-  logger: Logger;
-  ports: PlanPorts;
+export interface ReconcilerDeps extends EngineAccess {
   graceSeconds: number;
   intervalMs?: number;
 }

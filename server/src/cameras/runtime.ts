@@ -4,10 +4,8 @@
  * Also verifies new and changed cameras before they are reported online (R10).
  */
 import type { Camera } from '../config/load.js';
-import type { Go2rtcClient, Go2rtcStreamInfo, MediamtxClient, MediamtxPath } from '../engines/clients.js';
-import type { EventBus } from '../events/bus.js';
-import type { Logger } from '../log/logger.js';
-import { needsTranscode, type PlanPorts, restreamUrl, upstreamUrl } from './engine-plan.js';
+import type { Go2rtcStreamInfo, MediamtxPath } from '../engines/clients.js';
+import { type EngineAccess, needsTranscode, restreamUrl, upstreamUrl } from './engine-plan.js';
 import { type CameraStatus, type CameraStatusSource, initialStatus } from './status.js';
 import type { StreamFacts, VerifyOptions, VerifyResult } from './verify.js';
 
@@ -124,14 +122,7 @@ function significant(s: CameraStatus): string {
   return JSON.stringify([s.state, s.viewers, s.lastError, s.codec, s.resolution, s.transcoding, s.recording, s.fps]);
 }
 
-export interface CameraRuntimeDeps {
-  cameras: () => readonly Camera[];
-  go2rtc: Go2rtcClient;
-  mediamtx: MediamtxClient;
-  engineRunning: (name: 'go2rtc' | 'mediamtx') => boolean;
-  bus: EventBus;
-  logger: Logger;
-  ports: PlanPorts;
+export interface CameraRuntimeDeps extends EngineAccess {
   verify: (url: string, options?: Partial<VerifyOptions>) => Promise<VerifyResult>;
   verifyOptions?: Partial<VerifyOptions>;
   /** Awaited before a verification: lets the engines learn about the camera first. */

@@ -67,6 +67,13 @@ const REASONS: [RegExp, string][] = [
   [/5\d\d [A-Z][A-Za-z ]+/, 'the camera answered with a server error'],
 ];
 
+/** Reasons that another attempt would only repeat. */
+const DEFINITIVE = new Set(
+  REASONS.filter(([re]) => /401|403|404|matches no streams|Name or service|Invalid data/.test(re.source)).map(
+    ([, r]) => r,
+  ),
+);
+
 /** Turns FFmpeg's stderr into one sentence (pure); URLs in a fallback line are redacted. */
 export function classifyFailure(stderr: string, timedOut: boolean): string {
   for (const [re, reason] of REASONS) if (re.test(stderr)) return reason;
@@ -130,6 +137,8 @@ export async function verifyStream(
       return { ok: true, ...parseStreamFacts(stderr) };
     }
     reason = classifyFailure(stderr, res.timedOut === true);
+    // Asking again will not change a refusal such as "401 Unauthorized" or "no video track".
+    if (DEFINITIVE.has(reason)) break;
     if (attempt < opts.attempts) await new Promise((r) => setTimeout(r, opts.retryDelayMs));
   }
   return { ok: false, reason };

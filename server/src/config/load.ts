@@ -10,6 +10,7 @@ import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Document, parseDocument } from 'yaml';
+import { INTEGRATION_SECRET_KEYS, type IntegrationConfig, integrationConfig } from '../hass/options.js';
 import {
   ABSOLUTE_PATH_PATTERN,
   CAMERA_ENABLED_DEFAULT,
@@ -67,8 +68,13 @@ export interface Config {
   apiPort: number | null;
   apiToken: string | null;
   ingressPort: number;
+  /** Cap on all recordings together, in bytes (storage_max_gb × 10^9); 0 = none. */
+  storageMaxBytes: number;
+  storageMinFreePercent: number;
   allowTestSources: boolean;
   cameras: Camera[];
+  /** MQTT discovery, the HA websocket, HA live cameras and the RTSP reader credentials. */
+  integrations: IntegrationConfig;
 }
 
 export interface ConfigProblem {
@@ -104,7 +110,7 @@ export interface LoadConfigOptions {
 }
 
 const OPTIONS_LABEL = 'options.json';
-const SECRET_KEYS = new Set(['password', 'api_token', 'username']);
+const SECRET_KEYS = new Set<string>(['password', 'api_token', 'username', ...INTEGRATION_SECRET_KEYS]);
 const URL_KEYS = new Set(['source', 'substream']);
 
 const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
@@ -679,6 +685,9 @@ function toCamera(raw: CameraConfig, origin: 'options' | 'file', credentials: Cr
  *   cameras; missing at any other (explicitly configured) path = error.
  * - env overrides (development): `CAMSTACK_MEDIA_DIR`, `CAMSTACK_DATA_DIR` (resolved against the
  *   working directory), `CAMSTACK_LOG_LEVEL`, `CAMSTACK_ALLOW_TEST_SOURCES=1`.
+ * - `CAMSTACK_API_PORT` (the add-on image sets 8098): the direct API port used when `api_token`
+ *   is set and `api_port` is not, so add-on users only give a token (the host port is mapped in
+ *   the add-on's Network settings).
  */
 export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const env = opts.env ?? process.env;
@@ -706,6 +715,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   const envMediaDir = envString(env, 'CAMSTACK_MEDIA_DIR');
   const envDataDir = envString(env, 'CAMSTACK_DATA_DIR');
+  const envApiPortText = envString(env, 'CAMSTACK_API_PORT');
+  const envApiPort = envApiPortText === undefined ? undefined : Number(envApiPortText);
+  if (envApiPort !== undefined && !(Number.isInteger(envApiPort) && envApiPort >= 1 && envApiPort <= 65535)) {
+    problems.push(makeProblem('env', 'CAMSTACK_API_PORT', `must be a port from 1 to 65535 (got ${envApiPortText})`));
+  }
 
   // The cameras file.
   const camerasRef = camerasFileRef(envString(env, 'CAMSTACK_CAMERAS_FILE'), rawRecord.cameras_file);
@@ -751,11 +765,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     webrtcPort: options.webrtc_port ?? OPTION_DEFAULTS.webrtc_port,
     webrtcCandidates: [...(options.webrtc_candidates ?? OPTION_DEFAULTS.webrtc_candidates)],
     rtspPort: options.rtsp_port ?? OPTION_DEFAULTS.rtsp_port,
-    apiPort: options.api_port ?? null,
+    apiPort: options.api_port ?? (nonEmpty(options.api_token) !== undefined ? (envApiPort ?? null) : null),
     apiToken: nonEmpty(options.api_token) ?? null,
     ingressPort: options.ingress_port ?? OPTION_DEFAULTS.ingress_port,
+    storageMaxBytes: Math.round((options.storage_max_gb ?? OPTION_DEFAULTS.storage_max_gb) * 1e9),
+    storageMinFreePercent: options.storage_min_free_percent ?? OPTION_DEFAULTS.storage_min_free_percent,
     allowTestSources,
     cameras,
+    integrations: integrationConfig(options),
   };
 }
 

@@ -10,13 +10,14 @@
  * defaults in from the constants below (the `default` keywords document the same values).
  */
 import Type from 'typebox';
+import { INTEGRATION_OPTION_SCHEMAS } from '../hass/options.js';
 
 /** Defaults for a camera's `recording` block. */
 export const RECORDING_DEFAULTS = {
   continuous: false,
   retain_days: 7,
   clip_retain_days: 30,
-  pre_roll_seconds: 5,
+  pre_roll_seconds: 0,
   clip_seconds: 20,
 } as const;
 
@@ -32,6 +33,8 @@ export const OPTION_DEFAULTS = {
   webrtc_candidates: [] as string[],
   rtsp_port: 8554,
   ingress_port: 8099,
+  storage_max_gb: 0,
+  storage_min_free_percent: 5,
 } as const;
 
 export const CAMERA_ENABLED_DEFAULT = true;
@@ -93,7 +96,10 @@ export const RecordingConfigSchema = Type.Object(
         minimum: 0,
         maximum: 60,
         default: RECORDING_DEFAULTS.pre_roll_seconds,
-        description: 'Seconds of video before the trigger included in a clip (0–60). Default 5.',
+        description:
+          'Seconds of video before the trigger included in a clip (0–60). Default 0. With continuous recording the ' +
+          'pre-roll comes from the recording; without it, > 0 keeps the camera connected to hold a rolling buffer ' +
+          '(a few minutes of segments, deleted unless a clip needs them).',
       }),
     ),
     clip_seconds: Type.Optional(
@@ -247,6 +253,28 @@ export const OptionsSchema = Type.Object(
       ),
     ),
     ingress_port: Type.Optional(Port('Home Assistant ingress port. Default 8099.', OPTION_DEFAULTS.ingress_port)),
+    // MQTT discovery, the HA websocket and HA live cameras (server/src/hass/options.ts).
+    ...INTEGRATION_OPTION_SCHEMAS,
+    storage_max_gb: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1_000_000,
+        default: OPTION_DEFAULTS.storage_max_gb,
+        description:
+          'Most gigabytes (10^9 bytes) all recordings may use together; the oldest unprotected recordings of any ' +
+          'camera are deleted first. 0 = no cap (the default).',
+      }),
+    ),
+    storage_min_free_percent: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 90,
+        default: OPTION_DEFAULTS.storage_min_free_percent,
+        description:
+          'Keep at least this much of the media disk free (0–90 %); the oldest unprotected recordings are deleted ' +
+          'first. Default 5.',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Camstack add-on options (/data/options.json).' },
 );

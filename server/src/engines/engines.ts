@@ -34,6 +34,10 @@ export interface EnginesOptions {
   rtspBind: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
   timing?: EngineTiming;
+  /** Recorded segment length in seconds (default 600). */
+  segmentSeconds?: number;
+  /** Credentials other hosts need to read the RTSP restream (HA live cameras); none: loopback only. */
+  rtspReader?: { user: string; pass: string } | null;
 }
 
 export interface EngineHealth {
@@ -113,6 +117,8 @@ export class Engines {
       recordDir: o.recordDir,
       rtspBind: o.rtspBind,
       logLevel: o.logLevel,
+      ...(o.segmentSeconds !== undefined ? { segmentSeconds: o.segmentSeconds } : {}),
+      rtspReader: o.rtspReader ?? null,
     });
     // go2rtc edits its file in place when streams are added through its API, and its editor
     // cannot patch flow-style YAML: write block YAML. MediaMTX never writes its file; JSON keeps

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EnginePorts } from './ports.js';
 
 export interface MediamtxConfigInput {
@@ -7,6 +8,13 @@ export interface MediamtxConfigInput {
   /** Address the RTSP restream binds to: 127.0.0.1, or "" when Home Assistant must read it. */
   rtspBind: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** Length of a recorded segment in seconds (default 600; tests use a few seconds). */
+  segmentSeconds?: number;
+  /**
+   * Credentials readers from other hosts (Home Assistant's live cameras) must give to read the
+   * RTSP restream. Without them only this box may read it.
+   */
+  rtspReader?: { user: string; pass: string } | null;
 }
 
 type Permission = { action: string; path?: string };
@@ -37,6 +45,17 @@ export function buildMediamtxConfig(input: MediamtxConfigInput): MediamtxConfig 
     authInternalUsers: [
       // Everything on this box (our server, go2rtc, FFmpeg) may publish, read and play back.
       { user: 'any', pass: '', ips: ['127.0.0.1', '::1'], permissions: [...local, { action: 'api' }] },
+      // Anyone else may only read, and only with the RTSP credentials (stored hashed).
+      ...(input.rtspReader
+        ? [
+            {
+              user: input.rtspReader.user,
+              pass: `sha256:${createHash('sha256').update(input.rtspReader.pass).digest('base64')}`,
+              ips: [],
+              permissions: [{ action: 'read' }],
+            },
+          ]
+        : []),
     ],
     api: true,
     apiAddress: `127.0.0.1:${ports.mediamtxApi}`,
@@ -57,7 +76,7 @@ export function buildMediamtxConfig(input: MediamtxConfigInput): MediamtxConfig 
       recordFormat: 'fmp4',
       recordPath: `${input.recordDir.replace(/\/+$/, '')}/%path/%Y-%m-%d_%H-%M-%S-%f`,
       recordPartDuration: '1s',
-      recordSegmentDuration: '10m',
+      recordSegmentDuration: `${input.segmentSeconds ?? 600}s`,
       // Retention is ours (protected clips must survive it), not MediaMTX's.
       recordDeleteAfter: '0s',
     },

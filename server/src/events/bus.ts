@@ -2,6 +2,14 @@ import { EventEmitter } from 'node:events';
 import type { CameraStatus } from '../cameras/status.js';
 import type { Camera } from '../config/load.js';
 import type { MetricsSnapshot } from '../metrics/types.js';
+import type {
+  ClipFailedEvent,
+  ClipSavedEvent,
+  ClipStartedEvent,
+  RecordingDeletedEvent,
+  RecordingExpiringEvent,
+  RecordingSegmentEvent,
+} from '../recordings/types.js';
 
 /** Lifecycle states of a supervised process (go2rtc, MediaMTX, every FFmpeg job). */
 export type ProcessState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopping' | 'stopped';
@@ -33,6 +41,30 @@ export interface CamstackEvents {
   'camera.status': { status: CameraStatus; previous: CameraStatus | null };
   /** A metrics sample (process CPU/memory/fds, FFmpeg progress, system load), while someone listens. */
   'metrics.tick': MetricsSnapshot;
+  /** A snapshot was written under the media dir (API, MQTT, Node-RED, automations). */
+  'snapshot.saved': {
+    camera: string;
+    /** Absolute path of the JPEG. */
+    path: string;
+    /** Path relative to the media dir: `<id>/snapshots/<id>_<YYYYMMDD-HHMMSS-mmm>.jpg`. */
+    relativePath: string;
+    /** ISO 8601 time the frame was taken. */
+    takenAt: string;
+    /** Who asked: `api`, `mqtt`, `node-red`… */
+    trigger: string;
+  };
+  /** A recorded segment was completed (or recovered after a crash) and indexed. */
+  'recording.segment': RecordingSegmentEvent;
+  /** A clip started recording (API, MQTT, Node-RED…); includes its pre-roll. */
+  'clip.started': ClipStartedEvent;
+  /** A clip's MP4 file is complete, indexed and playable (path and API URL). */
+  'clip.saved': ClipSavedEvent;
+  /** A clip could not be saved (no recording for its span, engine down…). */
+  'clip.failed': ClipFailedEvent;
+  /** A recording was deleted (retention, storage cap, pre-roll buffer, a user, or found missing). */
+  'recording.deleted': RecordingDeletedEvent;
+  /** A recording will be deleted by retention within a day; fired once per recording. */
+  'recording.expiring': RecordingExpiringEvent;
 }
 
 export type EventName = keyof CamstackEvents;

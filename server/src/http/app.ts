@@ -6,13 +6,15 @@ import { Type } from 'typebox';
 import type { EngineHealth, EngineName } from '../engines/engines.js';
 import type { Logger } from '../log/logger.js';
 import { registerErrorHandler } from './errors.js';
-import { HealthSchema, healthReport } from './health.js';
+import { HealthSchema, healthReport, type IntegrationsHealth } from './health.js';
 
 export interface AppDeps {
   logger: Logger;
   version: string;
   /** Current state of the engines (snapshots; no I/O). */
   engineHealth: () => Record<EngineName, EngineHealth>;
+  /** MQTT and Home Assistant connection states (reported beside the engines, never degrading them). */
+  integrationsHealth?: () => IntegrationsHealth;
   now?: () => number;
   /** Route plugins (cameras, OpenAPI…), called in order on the root instance before the health routes. */
   plugins?: ((app: CamstackApp) => Promise<void>)[];
@@ -74,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<CamstackApp> {
   for (const plugin of deps.plugins ?? []) await plugin(app);
 
   app.get('/api/health', { schema: { response: { 200: HealthSchema } } }, async () =>
-    healthReport(deps.engineHealth(), deps.version, (now() - startedAt) / 1000),
+    healthReport(deps.engineHealth(), deps.version, (now() - startedAt) / 1000, deps.integrationsHealth?.()),
   );
 
   // Liveness: the server answers. Readiness: both engines are running.
@@ -89,7 +91,12 @@ export async function buildApp(deps: AppDeps): Promise<CamstackApp> {
     '/api/health/ready',
     { schema: { response: { 200: HealthSchema, 503: HealthSchema } } },
     async (_req, reply) => {
-      const report = healthReport(deps.engineHealth(), deps.version, (now() - startedAt) / 1000);
+      const report = healthReport(
+        deps.engineHealth(),
+        deps.version,
+        (now() - startedAt) / 1000,
+        deps.integrationsHealth?.(),
+      );
       return reply.code(report.status === 'ok' ? 200 : 503).send(report);
     },
   );

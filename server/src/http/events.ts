@@ -27,6 +27,8 @@ export const STREAMED_EVENTS = [
   'process.state',
   /** About once a second while someone listens: CPU, memory, fds of every process; FFmpeg progress. */
   'metrics.tick',
+  /** A snapshot file was written (path relative to the media dir, trigger). */
+  'snapshot.saved',
 ] as const satisfies readonly EventName[];
 
 type Streamed = (typeof STREAMED_EVENTS)[number];
@@ -35,6 +37,7 @@ type Streamed = (typeof STREAMED_EVENTS)[number];
 export function eventCamera(name: Streamed, payload: CamstackEvents[Streamed]): string | null {
   if (name === 'camera.status') return (payload as CamstackEvents['camera.status']).status.id;
   if (name === 'process.state' || name === 'metrics.tick') return null;
+  if (name === 'snapshot.saved') return (payload as CamstackEvents['snapshot.saved']).camera;
   return (payload as CamstackEvents['camera.added']).camera.id;
 }
 

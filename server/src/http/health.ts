@@ -15,6 +15,37 @@ export const EngineHealthSchema = Type.Object({
   lastError: Type.Union([Type.String(), Type.Null()]),
 });
 
+const ConnectionState = Type.Union([
+  Type.Literal('connected'),
+  Type.Literal('connecting'),
+  Type.Literal('disabled'),
+  Type.Literal('error'),
+]);
+
+/** MQTT (Home Assistant discovery). Not part of `status`: MQTT down does not degrade the engines. */
+export const MqttHealthSchema = Type.Object({
+  state: ConnectionState,
+  reason: Type.Union([Type.String(), Type.Null()]),
+  broker: Type.Union([Type.String(), Type.Null()]),
+  source: Type.Union([Type.Literal('options'), Type.Literal('supervisor'), Type.Null()]),
+});
+
+/** The Home Assistant websocket (events, notifications, triggers, live cameras). Not part of `status`. */
+export const HomeAssistantHealthSchema = Type.Object({
+  state: ConnectionState,
+  reason: Type.Union([Type.String(), Type.Null()]),
+  url: Type.Union([Type.String(), Type.Null()]),
+});
+
+export type MqttHealthReport = Type.Static<typeof MqttHealthSchema>;
+export type HomeAssistantHealthReport = Type.Static<typeof HomeAssistantHealthSchema>;
+
+/** Connections to Home Assistant, reported beside (not inside) the engines' health. */
+export interface IntegrationsHealth {
+  mqtt?: MqttHealthReport;
+  homeAssistant?: HomeAssistantHealthReport;
+}
+
 export const HealthSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
   version: Type.String(),
@@ -22,6 +53,8 @@ export const HealthSchema = Type.Object({
   engines: Type.Object({ go2rtc: EngineHealthSchema, mediamtx: EngineHealthSchema }),
   /** Why the product is degraded, in words a person understands (empty when ok). */
   reasons: Type.Array(Type.String()),
+  mqtt: Type.Optional(MqttHealthSchema),
+  homeAssistant: Type.Optional(HomeAssistantHealthSchema),
 });
 
 export interface HealthReport {
@@ -30,6 +63,8 @@ export interface HealthReport {
   uptimeSeconds: number;
   engines: Record<EngineName, EngineHealth>;
   reasons: string[];
+  mqtt?: MqttHealthReport;
+  homeAssistant?: HomeAssistantHealthReport;
 }
 
 const ROLE: Record<EngineName, string> = {
@@ -37,17 +72,29 @@ const ROLE: Record<EngineName, string> = {
   mediamtx: 'camera ingest and recording unavailable',
 };
 
+/** "exited with code 3" alone says little: add the last output line that explains it. */
+function summariseError(lastError: string): string {
+  const lines = lastError
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const first = lines[0] ?? '';
+  const last = lines.at(-1) ?? '';
+  return lines.length > 1 && last !== first ? `${first} (${last.slice(0, 200)})` : first;
+}
+
 /** Pure: turns engine snapshots into the health report. */
 export function healthReport(
   engines: Record<EngineName, EngineHealth>,
   version: string,
   uptimeSeconds: number,
+  integrations: IntegrationsHealth = {},
 ): HealthReport {
   const reasons: string[] = [];
   for (const name of ['go2rtc', 'mediamtx'] as const) {
     const e = engines[name];
     if (e.state === 'running') continue;
-    const why = e.lastError ? `: ${e.lastError.split('\n')[0]}` : '';
+    const why = e.lastError ? `: ${summariseError(e.lastError)}` : '';
     reasons.push(`${name} ${e.state === 'failed' ? 'failed' : `not running (${e.state})`}${why} — ${ROLE[name]}`);
   }
   return {
@@ -56,5 +103,7 @@ export function healthReport(
     uptimeSeconds: Math.floor(uptimeSeconds),
     engines,
     reasons,
+    ...(integrations.mqtt ? { mqtt: integrations.mqtt } : {}),
+    ...(integrations.homeAssistant ? { homeAssistant: integrations.homeAssistant } : {}),
   };
 }

@@ -14,7 +14,7 @@ import { Type } from 'typebox';
 import WebSocket from 'ws';
 import { CameraIdParamsSchema } from '../cameras/api-schemas.js';
 import type { CameraStore } from '../cameras/store.js';
-import type { Go2rtcClient } from '../engines/clients.js';
+import { EngineHttpError, type Go2rtcClient } from '../engines/clients.js';
 import type { CamstackApp } from '../http/app.js';
 import { ApiError, ApiErrorSchema } from '../http/errors.js';
 import { ingressPrefix } from '../http/ingress.js';
@@ -55,6 +55,21 @@ const errors = {
 const GO2RTC_DOWN =
   'go2rtc is not running, so WebRTC and MSE are unavailable; MJPEG (…/mjpeg) and snapshots still work';
 
+/** go2rtc's refusals become our errors: a bad offer is the client's (400), anything else 502. */
+async function signal(exchange: () => Promise<string>): Promise<string> {
+  try {
+    return await exchange();
+  } catch (err) {
+    const body = err instanceof EngineHttpError ? err.body.trim() : String(err);
+    if (err instanceof EngineHttpError && /sdp|offer|codec|media/i.test(body)) {
+      throw new ApiError(400, 'invalid_offer', `the SDP offer was refused: ${body.slice(0, 200)}`, [
+        { field: 'sdp', message: body.slice(0, 200) },
+      ]);
+    }
+    throw new ApiError(502, 'live_failed', `go2rtc could not answer the offer: ${body.slice(0, 200)}`);
+  }
+}
+
 export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Promise<void> {
   const { store, go2rtc, mjpeg } = opts;
 
@@ -90,7 +105,7 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
     async (req) => {
       camera(req.params.id);
       needGo2rtc();
-      const res = await go2rtc.webrtc(req.params.id, req.body.sdp, 'json');
+      const res = await signal(() => go2rtc.webrtc(req.params.id, req.body.sdp, 'json'));
       return { type: 'answer' as const, sdp: res };
     },
   );
@@ -113,7 +128,7 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
       }
       camera(req.params.id);
       needGo2rtc();
-      const answer = await go2rtc.webrtc(req.params.id, req.body, 'sdp');
+      const answer = await signal(() => go2rtc.webrtc(req.params.id, req.body, 'sdp'));
       const session = randomUUID();
       const prefix = ingressPrefix(req.headers['x-ingress-path']);
       return reply
@@ -195,7 +210,9 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
       const ctrl = new AbortController();
       const upstream = await fetch(`${go2rtc.base}/api/stream.mp4?src=${encodeURIComponent(id)}`, {
         signal: ctrl.signal,
-        headers: { 'user-agent': String(req.headers['user-agent'] ?? 'camstack-client') },
+        // Not the browser's user agent: go2rtc answers Safari with a redirect to HLS, which we do not proxy.
+        headers: { 'user-agent': 'camstack-mp4-client' },
+        redirect: 'manual',
       }).catch((err: unknown) => {
         throw new ApiError(502, 'live_failed', `go2rtc did not answer: ${String(err)}`);
       });
@@ -245,7 +262,7 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
         if (!cam?.enabled || !opts.go2rtcRunning()) {
           const reason = !cam ? `no camera "${id}"` : !cam.enabled ? 'camera disabled' : GO2RTC_DOWN;
           socket.send(JSON.stringify({ type: 'error', value: reason }));
-          socket.close(!cam ? 4404 : 4503, reason.slice(0, 120));
+          socket.close(!cam ? 4404 : !cam.enabled ? 4409 : 4503, reason.slice(0, 120));
           return;
         }
         const upstream = new WebSocket(
@@ -263,10 +280,14 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
           else if (upstream.readyState === WebSocket.CONNECTING && pending.length < 32) pending.push([data, binary]);
         });
         upstream.on('message', (data, binary) => {
-          // Drop media rather than buffer without bound for a client that cannot keep up.
-          if (socket.readyState === WebSocket.OPEN && socket.bufferedAmount < 8 * 1024 * 1024) {
-            socket.send(data, { binary });
+          if (socket.readyState !== WebSocket.OPEN) return;
+          // A client this far behind cannot catch up, and a dropped fragment would break MSE:
+          // close with "try again later" so the player reconnects at a fresh keyframe.
+          if (socket.bufferedAmount > 8 * 1024 * 1024) {
+            socket.close(1013, 'too slow: reconnect');
+            return;
           }
+          socket.send(data, { binary });
         });
         const closeBoth = () => {
           if (socket.readyState === WebSocket.OPEN) socket.close();

@@ -1,0 +1,4 @@
+/** Node-RED entry of the `camstack-events` node. */
+import { registerEvents } from './events';
+
+export = registerEvents;

@@ -1,0 +1,185 @@
+/**
+ * `camstack-events`: Camstack's events (`GET /api/events`, Server-Sent Events) as messages,
+ * filtered by camera and type on the server. Reconnects with backoff (1 s doubling to 30 s) and
+ * shows the connection state. A message may change the filter (`msg.camera`, `msg.types`) or
+ * pause and resume the subscription (`msg.payload` = `stop` / `start`).
+ */
+import type { CamstackError } from './client';
+import { DEFAULT_EVENT_TYPES, type EventType } from './constants';
+import { EventStream, type StreamState } from './event-stream';
+import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from './red';
+import { asError, errorStatus, serverOf, short, shortReason } from './server';
+import { resolveAction, resolveCameraFilter, resolveEventTypes } from './validate';
+
+export const EVENTS_TYPE = 'camstack-events';
+
+export interface EventsDef extends NodeDef {
+  server?: string;
+  /** A camera id, or empty for every camera. */
+  camera?: string;
+  /** Event types; empty: every type but `metrics.tick`. */
+  types?: string[] | string;
+}
+
+type EventsAction = 'start' | 'stop';
+const EVENTS_ACTIONS: readonly EventsAction[] = ['start', 'stop'];
+
+/** The camera an event is about, when it names one. */
+export function eventCamera(data: unknown): string | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const d = data as { camera?: unknown; id?: unknown; state?: unknown };
+  if (typeof d.camera === 'string') return d.camera;
+  if (typeof d.camera === 'object' && d.camera !== null && typeof (d.camera as { id?: unknown }).id === 'string') {
+    return (d.camera as { id: string }).id;
+  }
+  // camera.status carries the status itself: { id, state, … }
+  if (typeof d.id === 'string' && typeof d.state === 'string') return d.id;
+  return null;
+}
+
+/** The event types a 400 from `GET /api/events` names as unknown (`problems: [{field: 'types', message: 'unknown: a, b'}]`). */
+export function unknownTypes(err: CamstackError): string[] {
+  if (err.status !== 400) return [];
+  const problem = err.problems.find((p) => p.field === 'types');
+  const m = /unknown: (.+)$/.exec(problem?.message ?? '');
+  return m?.[1] ? m[1].split(',').map((t) => t.trim()) : [];
+}
+
+export function registerEvents(RED: NodeAPI): void {
+  function CamstackEventsNode(this: Node, config: EventsDef): void {
+    RED.nodes.createNode(this, config);
+    let stream: EventStream | null = null;
+    let cameras: string[] = [];
+    let types: EventType[] = [];
+    let count = 0;
+    let closed = false;
+    let reportedOutage = false;
+    /** The default types, less any this Camstack does not stream (an older add-on). */
+    let defaultTypes: string[] = [...DEFAULT_EVENT_TYPES];
+
+    const onState = (s: StreamState) => {
+      if (closed) return;
+      switch (s.state) {
+        case 'connecting':
+          this.status({
+            fill: 'yellow',
+            shape: 'ring',
+            text: s.attempt > 1 ? `connecting (try ${s.attempt})…` : 'connecting…',
+          });
+          break;
+        case 'connected':
+          reportedOutage = false;
+          this.status({ fill: 'green', shape: 'dot', text: count > 0 ? `connected · ${count} events` : 'connected' });
+          break;
+        case 'waiting':
+          this.status({
+            fill: 'red',
+            shape: 'ring',
+            text: short(`retry in ${Math.ceil(s.retryInMs / 1000)} s: ${shortReason(s.error)}`, 40),
+          });
+          // Once per outage, so a Catch node hears of it without a message every few seconds.
+          if (!reportedOutage) {
+            reportedOutage = true;
+            this.error(s.error, { topic: 'error', payload: { state: 'disconnected', error: s.error.message } });
+          }
+          break;
+        case 'failed':
+          this.status(errorStatus(s.error));
+          this.error(s.error, { topic: 'error', payload: { state: 'failed', error: s.error.message } });
+          break;
+        case 'stopped':
+          this.status({ fill: 'grey', shape: 'ring', text: 'stopped' });
+          break;
+      }
+    };
+
+    const subscribe = async (): Promise<void> => {
+      const old = stream;
+      stream = null;
+      await old?.stop();
+      if (closed) return;
+      const { client } = serverOf(RED, config.server);
+      const s = new EventStream({
+        client,
+        cameras,
+        types: types.length > 0 ? types : defaultTypes,
+        onEvent: (ev) => {
+          if (closed || stream !== s) return;
+          count += 1;
+          if (count === 1 || count % 10 === 0) {
+            this.status({ fill: 'green', shape: 'dot', text: `connected · ${count} events` });
+          }
+          this.send({ topic: ev.type, event: ev.type, camera: eventCamera(ev.data), eventId: ev.id, payload: ev.data });
+        },
+        onState: (st) => {
+          if (stream !== s) return;
+          if (st.state === 'failed' && types.length === 0) {
+            const unknown = unknownTypes(st.error);
+            const rest = defaultTypes.filter((t) => !unknown.includes(t));
+            if (unknown.length > 0 && rest.length > 0 && rest.length < defaultTypes.length) {
+              this.warn(`this Camstack does not stream ${unknown.join(', ')}; following the other events`);
+              defaultTypes = rest;
+              void subscribe().catch((err: unknown) => this.status(errorStatus(err)));
+              return;
+            }
+          }
+          onState(st);
+        },
+      });
+      stream = s;
+      s.start();
+    };
+
+    const configure = (cameraValue: unknown, typesValue: unknown) => {
+      cameras = resolveCameraFilter(cameraValue);
+      types = resolveEventTypes(typesValue);
+    };
+
+    const handle = async (msg: NodeMessage, _send: SendFn, done: DoneFn): Promise<void> => {
+      try {
+        const action = resolveAction(msg.action, msg.payload, 'start' as EventsAction, EVENTS_ACTIONS);
+        if (action === 'stop') {
+          const old = stream;
+          stream = null;
+          await old?.stop();
+          onState({ state: 'stopped' });
+          done();
+          return;
+        }
+        const nextCameras = msg.camera !== undefined ? resolveCameraFilter(msg.camera) : cameras;
+        const nextTypes = msg.types !== undefined ? resolveEventTypes(msg.types) : types;
+        cameras = nextCameras;
+        types = nextTypes;
+        await subscribe();
+        done();
+      } catch (err) {
+        this.status(errorStatus(err));
+        done(asError(err));
+      }
+    };
+
+    this.on('input', (msg, send, done) => {
+      void handle(msg, send, done);
+    });
+    this.on('close', (_removed, done) => {
+      closed = true;
+      const old = stream;
+      stream = null;
+      this.status({});
+      void (old?.stop() ?? Promise.resolve()).then(() => done());
+    });
+
+    try {
+      configure(config.camera, config.types);
+      void subscribe().catch((err: unknown) => {
+        this.status(errorStatus(err));
+        this.error(asError(err).message);
+      });
+    } catch (err) {
+      this.status(errorStatus(err));
+      this.error(asError(err).message);
+    }
+  }
+
+  RED.nodes.registerType(EVENTS_TYPE, CamstackEventsNode);
+}

@@ -1,0 +1,235 @@
+/**
+ * A small typed client for the Camstack API. Every URL is RELATIVE (`api/cameras`, never
+ * `/api/cameras`): it resolves against the document's base, which is the panel's root both on the
+ * direct port and behind Home Assistant ingress (`/api/hassio_ingress/<token>/`).
+ *
+ * The types mirror the server's schemas (server/src/cameras/api-schemas.ts,
+ * server/src/recordings/schemas.ts, server/src/http/health.ts); the panel is built apart from
+ * the server, so they are restated here rather than imported.
+ */
+
+export type CameraState = 'idle' | 'connecting' | 'streaming' | 'offline' | 'error';
+export type SourceType = 'rtsp' | 'rtsps' | 'rtmp' | 'http-mjpeg' | 'http-jpeg' | 'ffmpeg-test';
+
+export interface RecordingSettings {
+  continuous: boolean;
+  retainDays: number;
+  clipRetainDays: number;
+  preRollSeconds: number;
+  clipSeconds: number;
+}
+
+export interface CameraView {
+  id: string;
+  name: string;
+  source: string;
+  substream: string | null;
+  hasCredentials: boolean;
+  enabled: boolean;
+  sourceType: SourceType;
+  origin: 'options' | 'file';
+  readOnly: boolean;
+  recording: RecordingSettings;
+}
+
+export interface CameraStatus {
+  id: string;
+  state: CameraState;
+  viewers: number;
+  uptimeSeconds: number;
+  lastFrameAt: string | null;
+  bitrateKbps: number | null;
+  fps: number | null;
+  codec: string | null;
+  resolution: string | null;
+  transcoding: boolean;
+  recording: boolean;
+  lastError: string | null;
+}
+
+export interface CameraInput {
+  id?: string;
+  name?: string;
+  source?: string;
+  substream?: string | null;
+  username?: string | null;
+  password?: string | null;
+  enabled?: boolean;
+  recording?: Partial<RecordingSettings>;
+}
+
+export type EngineState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopping' | 'stopped';
+export interface EngineHealth {
+  state: EngineState;
+  pid: number | null;
+  restarts: number;
+  lastError: string | null;
+}
+export interface Health {
+  status: 'ok' | 'degraded';
+  version: string;
+  uptimeSeconds: number;
+  engines: { go2rtc: EngineHealth; mediamtx: EngineHealth };
+  reasons: string[];
+}
+
+export interface RecordingView {
+  id: string;
+  type: 'segment' | 'clip';
+  camera: string;
+  start: string;
+  end: string;
+  durationSeconds: number;
+  size: number;
+  protected: boolean;
+  inProgress: boolean;
+  trigger: string | null;
+  kind: 'continuous' | 'buffer' | null;
+  path: string | null;
+  url: string | null;
+  expiresAt: string | null;
+}
+
+export interface RecordingList {
+  items: RecordingView[];
+  total: number;
+}
+
+export interface Span {
+  start: string;
+  end: string;
+}
+
+export interface Timeline {
+  camera: string;
+  day: string;
+  from: string;
+  to: string;
+  recordedSeconds: number;
+  ranges: Span[];
+  gaps: Span[];
+  clips: RecordingView[];
+}
+
+export interface ExpiringItem {
+  recording: RecordingView;
+  expiresAt: string;
+  reason: 'retention' | 'buffer' | 'storage' | 'user' | 'missing';
+}
+
+export interface ClipStart {
+  clip: RecordingView;
+  extended: boolean;
+  preRollSeconds: number;
+}
+
+export interface Problem {
+  field: string;
+  message: string;
+}
+
+/** Any non-2xx answer: the API's one error shape, `problems` naming the fields. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problems: Problem[] = [],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The absolute form of a relative API path (for WebSocket, EventSource, <a download>). */
+export function apiUrl(path: string, ws = false): string {
+  const url = new URL(path, document.baseURI);
+  if (ws) url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
+}
+
+export function query(params: Record<string, string | number | boolean | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  const init: RequestInit = { method, headers: { accept: 'application/json' } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { ...init.headers, 'content-type': 'application/json' };
+  }
+  if (signal) init.signal = signal;
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new ApiError(0, 'network', 'the add-on cannot be reached (network error)');
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON (a proxy's error page)
+  }
+  if (!res.ok) {
+    const e = (json ?? {}) as { code?: string; message?: string; problems?: Problem[] };
+    throw new ApiError(res.status, e.code ?? `http_${res.status}`, e.message ?? `HTTP ${res.status}`, e.problems ?? []);
+  }
+  return json as T;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  overview: (signal?: AbortSignal) =>
+    request<{ cameras: { camera: CameraView; status: CameraStatus }[] }>('GET', 'api/overview', undefined, signal),
+  health: (signal?: AbortSignal) => request<Health>('GET', 'api/health', undefined, signal),
+  addCamera: (input: CameraInput) => request<CameraView>('POST', 'api/cameras', input),
+  updateCamera: (id: string, input: CameraInput) => request<CameraView>('PUT', `api/cameras/${enc(id)}`, input),
+  removeCamera: (id: string) => request<void>('DELETE', `api/cameras/${enc(id)}`),
+  cameraStatus: (id: string) => request<CameraStatus>('GET', `api/cameras/${enc(id)}/status`),
+  startClip: (id: string, body: { preRoll?: number; duration?: number }) =>
+    request<ClipStart>('POST', `api/cameras/${enc(id)}/clips`, body),
+  recordings: (
+    params: {
+      camera?: string;
+      from?: string;
+      to?: string;
+      type?: 'segment' | 'clip';
+      protected?: boolean;
+      order?: 'asc' | 'desc';
+      limit?: number;
+      offset?: number;
+    },
+    signal?: AbortSignal,
+  ) => request<RecordingList>('GET', `api/recordings${query(params)}`, undefined, signal),
+  expiring: (within = '1d', signal?: AbortSignal) =>
+    request<{ within: string; items: ExpiringItem[] }>(
+      'GET',
+      `api/recordings/expiring${query({ within })}`,
+      undefined,
+      signal,
+    ),
+  protect: (rid: string, value: boolean) =>
+    request<RecordingView>('PUT', `api/recordings/${enc(rid)}/protect`, { protected: value }),
+  removeRecording: (rid: string) => request<void>('DELETE', `api/recordings/${enc(rid)}`),
+  timeline: (id: string, day: string, signal?: AbortSignal) =>
+    request<Timeline>('GET', `api/cameras/${enc(id)}/timeline${query({ day })}`, undefined, signal),
+};
+
+export const urls = {
+  snapshot: (id: string, width?: number, maxAge?: number) =>
+    `api/cameras/${enc(id)}/snapshot.jpg${query({ width, maxAge })}`,
+  webrtc: (id: string) => `api/cameras/${enc(id)}/webrtc`,
+  ws: (id: string) => apiUrl(`api/cameras/${enc(id)}/ws`, true),
+  mjpeg: (id: string) => `api/cameras/${enc(id)}/mjpeg`,
+  export: (id: string, from: Date, to: Date) =>
+    `api/cameras/${enc(id)}/export.mp4${query({ from: from.toISOString(), to: to.toISOString() })}`,
+  video: (rid: string, download = false) => `api/recordings/${enc(rid)}/video${download ? '?download=1' : ''}`,
+};

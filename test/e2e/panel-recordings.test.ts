@@ -1,0 +1,207 @@
+/**
+ * The panel's recording browser end to end, under the ingress-like prefix, in real Chromium
+ * against the real server recording a synthetic camera 24/7 (10 s segments): the timeline shows
+ * the recorded span; playing from a typed time or a click shows that time's picture (the camera's
+ * drawn clock read back, ±2 s); filters; protect / unprotect; delete after a confirmation;
+ * "expiring soon" (retention of one day).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { cspViolations, eventually, ffmpegPath, type PanelRig, readClock, startPanelRig } from './panel-support.js';
+
+interface RecordingRow {
+  id: string;
+  type: string;
+  protected: boolean;
+  inProgress: boolean;
+  start: string;
+  end: string;
+}
+
+/** The frame the recording player shows now, as gray pixels, with its position. */
+const GRAB_FRAME = `(() => {
+  const rec = document.querySelector('camstack-app').shadowRoot.querySelector('camstack-recordings');
+  const v = rec.shadowRoot.querySelector('.videos video.active');
+  const c = document.createElement('canvas');
+  c.width = v.videoWidth;
+  c.height = v.videoHeight;
+  const ctx = c.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(v, 0, 0);
+  const px = ctx.getImageData(0, 0, c.width, c.height).data;
+  const gray = new Uint8Array(c.width * c.height);
+  for (let i = 0; i < gray.length; i++) gray[i] = (px[i * 4] * 299 + px[i * 4 + 1] * 587 + px[i * 4 + 2] * 114) / 1000;
+  let s = '';
+  for (let i = 0; i < gray.length; i += 8192) s += String.fromCharCode.apply(null, gray.subarray(i, i + 8192));
+  return { width: c.width, height: c.height, position: rec.position, currentTime: v.currentTime, data: btoa(s) };
+})()`;
+
+const pad = (n: number) => String(n).padStart(2, '0');
+const hms = (d: Date) => `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+const dayOf = (d: Date) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+
+describe('panel: recording browser', { timeout: 600_000 }, () => {
+  let rig: PanelRig;
+  const clips = async () =>
+    (await rig.api<{ items: RecordingRow[] }>('/api/recordings?camera=front_door&type=clip')).items.filter(
+      (r) => !r.inProgress,
+    );
+
+  before(async () => {
+    rig = await startPanelRig({
+      cameras: [
+        {
+          id: 'front_door',
+          name: 'Front door',
+          sim: 'cam1',
+          recording: { continuous: true, retainDays: 1, clipRetainDays: 1, preRollSeconds: 2, clipSeconds: 2 },
+        },
+      ],
+      env: { CAMSTACK_SEGMENT_SECONDS: '10', CAMSTACK_RECORDING_SCAN_MS: '1000' },
+    });
+    // A clip (2 s before the request, 2 s after) and half a minute of recording.
+    await eventually('recording under way', 60_000, async () => {
+      const tl = await rig.api<{ recordedSeconds: number }>(
+        `/api/cameras/front_door/timeline?day=${dayOf(new Date())}`,
+      );
+      assert.ok(tl.recordedSeconds >= 8, `recorded ${tl.recordedSeconds} s`);
+    });
+    await rig.api('/api/cameras/front_door/clips', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({}),
+    });
+    await eventually('30 s recorded and the clip saved', 90_000, async () => {
+      const tl = await rig.api<{ recordedSeconds: number }>(
+        `/api/cameras/front_door/timeline?day=${dayOf(new Date())}`,
+      );
+      assert.ok(tl.recordedSeconds >= 30, `recorded ${tl.recordedSeconds} s`);
+      assert.ok((await clips()).length >= 1, 'the clip saved');
+    });
+  });
+
+  after(async () => {
+    await rig?.close();
+  });
+
+  it('recording browser: the timeline shows the recorded span; playing from a chosen time shows that time (±2 s)', async (t) => {
+    const { page } = await rig.open('recordings?camera=front_door');
+    await eventually('a recorded range on the timeline', 30_000, async () => {
+      const box = await page.locator('camstack-timeline .range').first().boundingBox();
+      assert.ok(box && box.width > 2, `range box ${JSON.stringify(box)}`);
+    });
+    assert.match((await page.locator('.recorded').textContent()) ?? '', /recorded/);
+    assert.equal(await page.locator('camstack-timeline .now').count(), 1, 'the now line');
+
+    // Typed time: 20 s ago.
+    const chosen = new Date(Math.floor(Date.now() / 1000) * 1000 - 20_000);
+    await page.locator('input.goto').fill(hms(chosen));
+    await page.locator('input.goto').dispatchEvent('change');
+    const frame = await grabPlaying(page);
+    const expected = chosen.getTime() + frame.currentTime * 1000;
+    const clock = readClock(ffmpegPath(), 'cam1', frame, new Date(expected), 12);
+    // The clock shows whole seconds: the middle of the shown second estimates the frame's time.
+    const offset = (clock.at.getTime() + 500 - expected) / 1000;
+    t.diagnostic(
+      `typed ${hms(chosen)}: frame clock ${hms(clock.at)} at +${frame.currentTime.toFixed(2)} s, offset ${offset.toFixed(2)} s (match ${clock.score.toFixed(3)}, next best ${clock.runnerUp.toFixed(3)})`,
+    );
+    assert.ok(
+      Math.abs(offset) <= 2,
+      `the picture shows ${clock.at.toISOString()}, expected ${new Date(expected).toISOString()}`,
+    );
+    assert.ok(Math.abs((frame.position ?? 0) - expected) <= 1000, 'the panel shows the same position');
+    assert.ok(clock.score < clock.runnerUp, 'the clock match is unambiguous');
+
+    // Click on the timeline (zoomed in): playback from there, the picture and the panel agree.
+    const range = (await page.locator('camstack-timeline .range').first().boundingBox()) as NonNullable<
+      Awaited<ReturnType<ReturnType<Page['locator']>['boundingBox']>>
+    >;
+    await page.mouse.click(range.x + range.width * 0.3, range.y + range.height / 2);
+    const clicked = await grabPlaying(page);
+    const shown = readClock(ffmpegPath(), 'cam1', clicked, new Date(clicked.position ?? 0), 12);
+    const diff = (shown.at.getTime() + 500 - (clicked.position ?? 0)) / 1000;
+    t.diagnostic(`clicked: panel ${new Date(clicked.position ?? 0).toISOString()}, picture ${shown.at.toISOString()}`);
+    assert.ok(
+      Math.abs(diff) <= 2,
+      `after a click the picture shows ${shown.at.toISOString()}, the panel ${new Date(clicked.position ?? 0).toISOString()}`,
+    );
+    assert.deepEqual(await cspViolations(page), []);
+  });
+
+  it('recording browser: filters, protect / unprotect, delete with confirmation, "expiring soon"', async () => {
+    const saved = await clips();
+    assert.ok(saved.length >= 1, 'a clip from the first test');
+    const rid = (saved[0] as RecordingRow).id;
+    const { page } = await rig.open('recordings?camera=front_door&clips=1');
+    const row = page.locator(`li[data-rid="${rid}"]`);
+    await row.waitFor();
+    assert.ok(
+      (await page.locator('ul.list li').evaluateAll((els) => els.map((e) => e.getAttribute('data-type')))).every(
+        (x) => x === 'clip',
+      ),
+      'clips only',
+    );
+    // Retention of 1 day: everything here expires within a day.
+    await page.locator('.badge-expiring').waitFor();
+    assert.equal(await row.locator('.chip.expiring').count(), 1);
+    // The thumbnail is a frame of the recording (loaded once the row is on screen).
+    await row.scrollIntoViewIfNeeded();
+    await eventually('a thumbnail frame', 20_000, async () => {
+      const ready = await row
+        .locator('camstack-recording-thumb video')
+        .evaluate((v) => (v as unknown as { readyState: number }).readyState);
+      assert.ok(ready >= 2, `readyState ${ready}`);
+    });
+
+    await row.locator('button.protect').click();
+    await eventually('protected', 15_000, async () => {
+      assert.equal(await row.locator('button.protect').getAttribute('aria-pressed'), 'true');
+      assert.equal((await rig.api<RecordingRow>(`/api/recordings/${rid}`)).protected, true);
+    });
+    assert.ok(await row.locator('button.delete').isDisabled(), 'a protected clip cannot be deleted');
+    await eventually('a protected clip does not expire', 10_000, async () =>
+      assert.equal(await row.locator('.chip.expiring').count(), 0),
+    );
+    // The protected filter shows it.
+    await page.locator('input.protected-only').check();
+    await eventually('only protected rows', 15_000, async () => {
+      const flags = await page
+        .locator('ul.list li')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-protected')));
+      assert.ok(flags.length >= 1 && flags.every((f) => f === 'true'), JSON.stringify(flags));
+    });
+    assert.match(page.url(), /protected=1/);
+    await page.locator('input.protected-only').uncheck();
+    await row.locator('button.protect').click();
+    await eventually('unprotected', 15_000, async () =>
+      assert.equal((await rig.api<RecordingRow>(`/api/recordings/${rid}`)).protected, false),
+    );
+    // Delete: the dialog asks first.
+    await row.locator('button.delete').click();
+    await page.locator('camstack-confirm button.danger-ok').click();
+    await eventually('deleted', 15_000, async () => {
+      assert.equal(await row.count(), 0);
+      assert.equal((await fetch(`${rig.sp.baseUrl}/api/recordings/${rid}`)).status, 404);
+    });
+  });
+});
+/** Waits until the recording player shows frames, then grabs one. */
+async function grabPlaying(page: Page): Promise<{
+  width: number;
+  height: number;
+  position: number | null;
+  currentTime: number;
+  data: Uint8Array;
+}> {
+  return eventually('recording playback', 30_000, async () => {
+    const f = (await page.evaluate(GRAB_FRAME)) as {
+      width: number;
+      height: number;
+      position: number | null;
+      currentTime: number;
+      data: string;
+    };
+    assert.ok(f.width > 0 && f.currentTime > 0.3, `playing (${f.width}x${f.height} at ${f.currentTime})`);
+    return { ...f, data: new Uint8Array(Buffer.from(f.data, 'base64')) };
+  });
+}

@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseCommand } from '../../server/src/mqtt/commands.js';
+import {
+  allDiscovery,
+  CAMERA_ENTITY_KEYS,
+  cameraDiscovery,
+  cameraDiscoveryTopics,
+  type DiscoveryCamera,
+  type DiscoveryContext,
+  type DiscoveryMessage,
+  HUB_ENTITY_KEYS,
+  hubDiscovery,
+} from '../../server/src/mqtt/discovery.js';
+import { cameraState, hubState, isOnline } from '../../server/src/mqtt/state.js';
+import { commandSubscriptions, nodeId, ownDiscoverySubscription } from '../../server/src/mqtt/topics.js';
+
+const fixtures = fileURLToPath(new URL('../fixtures/discovery/', import.meta.url));
+
+/** The version the fixtures were written with (the integration test substitutes the real one). */
+const FIXTURE_VERSION = '0.0.0-fixture';
+const FIXTURE_CAMERAS: DiscoveryCamera[] = [
+  { id: 'front_door', name: 'Front door', sourceType: 'rtsp' },
+  { id: 'garden', name: 'Garden', sourceType: 'http-mjpeg' },
+];
+const ctx: DiscoveryContext = { topicPrefix: 'camstack', discoveryPrefix: 'homeassistant', version: FIXTURE_VERSION };
+
+function asRecord(messages: readonly DiscoveryMessage[]): Record<string, unknown> {
+  return Object.fromEntries(messages.map((m) => [m.topic, m.payload]));
+}
+
+/** Compare with test/fixtures/discovery/<name>.json; UPDATE_FIXTURES=1 rewrites the file. */
+function matchesFixture(name: string, actual: Record<string, unknown>): void {
+  const file = join(fixtures, `${name}.json`);
+  if (process.env.UPDATE_FIXTURES === '1') {
+    mkdirSync(fixtures, { recursive: true });
+    writeFileSync(file, `${JSON.stringify(actual, null, 2)}\n`);
+  }
+  const expected = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(actual, expected, `differs from ${file} (UPDATE_FIXTURES=1 rewrites it after review)`);
+}
+
+describe('MQTT discovery payloads', () => {
+  it('match the reviewed fixtures: hub and two cameras', () => {
+    matchesFixture('hub', asRecord(hubDiscovery(ctx)));
+    for (const camera of FIXTURE_CAMERAS) matchesFixture(camera.id, asRecord(cameraDiscovery(ctx, camera)));
+  });
+
+  it('use per-entity topics <prefix>/<component>/<node>/<object>/config with valid ids', () => {
+    const all = allDiscovery(ctx, FIXTURE_CAMERAS);
+    assert.equal(all.length, HUB_ENTITY_KEYS.length + FIXTURE_CAMERAS.length * CAMERA_ENTITY_KEYS.length);
+    for (const m of all) {
+      assert.match(
+        m.topic,
+        /^homeassistant\/(camera|switch|button|sensor|binary_sensor)\/camstack\/[A-Za-z0-9_-]+\/config$/,
+      );
+    }
+    assert.equal(new Set(all.map((m) => m.topic)).size, all.length, 'topics are unique');
+    const uniqueIds = all.map((m) => m.payload.unique_id);
+    assert.equal(new Set(uniqueIds).size, all.length, 'unique_ids are unique');
+    const objectIds = all.map((m) => m.payload.object_id);
+    assert.equal(new Set(objectIds).size, all.length, 'object_ids (entity ids) are unique');
+  });
+
+  it('never send model_id or any device key HA 2024.3 rejects; always send origin and availability', () => {
+    const allowed = new Set([
+      'identifiers',
+      'connections',
+      'name',
+      'manufacturer',
+      'model',
+      'serial_number',
+      'hw_version',
+      'sw_version',
+      'suggested_area',
+      'configuration_url',
+      'via_device',
+    ]);
+    for (const m of allDiscovery(ctx, FIXTURE_CAMERAS)) {
+      const device = m.payload.device as Record<string, unknown>;
+      for (const key of Object.keys(device)) assert.ok(allowed.has(key), `${m.topic}: device.${key}`);
+      assert.ok(!('model_id' in device) && !('mdl_id' in device));
+      assert.deepEqual(m.payload.origin, { name: 'Camstack', sw_version: FIXTURE_VERSION });
+      assert.equal(m.payload.availability_topic, 'camstack/status');
+    }
+  });
+
+  it('link every camera device to the hub device', () => {
+    const hubId = (hubDiscovery(ctx)[0]?.payload.device as { identifiers: string[] } | undefined)?.identifiers[0];
+    assert.equal(hubId, 'camstack');
+    for (const m of cameraDiscovery(ctx, FIXTURE_CAMERAS[0] as DiscoveryCamera)) {
+      const device = m.payload.device as { identifiers: string[]; via_device: string; name: string };
+      assert.deepEqual(device.identifiers, ['camstack_front_door']);
+      assert.equal(device.via_device, hubId);
+      assert.equal(device.name, 'Front door');
+    }
+  });
+
+  it('names read well to Assist: the device name plus the entity name', () => {
+    const names = Object.fromEntries(
+      cameraDiscovery(ctx, FIXTURE_CAMERAS[0] as DiscoveryCamera).map((m) => [m.payload.object_id, m.payload.name]),
+    );
+    assert.equal(names.front_door, null, 'the camera entity is the device itself: "Front door"');
+    assert.equal(names.front_door_save_clip, 'Save clip');
+    assert.equal(names.front_door_recording, 'Recording');
+    assert.equal(names.front_door_snapshot, 'Save snapshot');
+  });
+
+  it('keep every id and topic when a camera is renamed; only names change', () => {
+    const before = cameraDiscovery(ctx, { id: 'front_door', name: 'Front door', sourceType: 'rtsp' });
+    const after = cameraDiscovery(ctx, { id: 'front_door', name: 'Porch', sourceType: 'rtsp' });
+    assert.deepEqual(
+      after.map((m) => [m.topic, m.payload.unique_id, m.payload.object_id]),
+      before.map((m) => [m.topic, m.payload.unique_id, m.payload.object_id]),
+    );
+    assert.equal((after[0]?.payload.device as { name: string } | undefined)?.name, 'Porch');
+  });
+
+  it('list the topics to clear when a camera is removed', () => {
+    assert.deepEqual(
+      cameraDiscoveryTopics(ctx, 'garden'),
+      cameraDiscovery(ctx, FIXTURE_CAMERAS[1] as DiscoveryCamera).map((m) => m.topic),
+    );
+  });
+
+  it('derive the node id from the topic prefix, so two Camstacks do not collide', () => {
+    assert.equal(nodeId('home/cams'), 'home_cams');
+    const other = cameraDiscovery(
+      { ...ctx, topicPrefix: 'home/cams' },
+      { id: 'front_door', name: 'F', sourceType: 'rtsp' },
+    );
+    assert.ok(other.every((m) => m.topic.includes('/home_cams/')));
+    assert.ok(other.every((m) => String(m.payload.unique_id).startsWith('home_cams_front_door_')));
+    assert.equal(ownDiscoverySubscription(ctx), 'homeassistant/+/camstack/+/config');
+  });
+});
+
+describe('MQTT commands', () => {
+  const p = (s: string | Buffer) => (typeof s === 'string' ? Buffer.from(s) : s);
+
+  it('accept exactly ON/OFF and PRESS on the advertised topics', () => {
+    assert.deepEqual(parseCommand(ctx, 'camstack/camera/front_door/recording/set', p('ON')), {
+      kind: 'recording',
+      camera: 'front_door',
+      continuous: true,
+    });
+    assert.deepEqual(parseCommand(ctx, 'camstack/camera/front_door/recording/set', p('OFF')), {
+      kind: 'recording',
+      camera: 'front_door',
+      continuous: false,
+    });
+    assert.deepEqual(parseCommand(ctx, 'camstack/camera/garden/clip/save', p('PRESS')), {
+      kind: 'save_clip',
+      camera: 'garden',
+    });
+    assert.deepEqual(parseCommand(ctx, 'camstack/camera/garden/snapshot/save', p('PRESS')), {
+      kind: 'snapshot',
+      camera: 'garden',
+    });
+    for (const topic of commandSubscriptions(ctx)) assert.match(topic, /^camstack\/camera\/\+\//);
+  });
+
+  it('reject garbage with a reason, never guessing', () => {
+    const cases: [string, string | Buffer, RegExp][] = [
+      ['camstack/camera/front_door/recording/set', 'on', /expected ON or OFF/],
+      ['camstack/camera/front_door/recording/set', '', /expected ON or OFF, got \(empty\)/],
+      ['camstack/camera/front_door/recording/set', '{"state":"ON"}', /expected ON or OFF/],
+      ['camstack/camera/front_door/recording/set', Buffer.from([0xff, 0x00, 0xfe]), /expected ON or OFF/],
+      ['camstack/camera/front_door/recording/set', 'ON'.repeat(100), /too long/],
+      ['camstack/camera/front_door/clip/save', 'press', /expected PRESS/],
+      ['camstack/camera/front_door/clip/save', 'PRESS ', /expected PRESS/],
+      ['camstack/camera/Front-Door/clip/save', 'PRESS', /invalid camera id/],
+      ['camstack/camera/front_door/clip/delete', 'PRESS', /unknown command/],
+      ['camstack/camera/front_door/clip', 'PRESS', /not a Camstack command topic/],
+      ['other/camera/front_door/clip/save', 'PRESS', /not a Camstack command topic/],
+    ];
+    for (const [topic, payload, reason] of cases) {
+      const r = parseCommand(ctx, topic, p(payload));
+      assert.equal(r.kind, 'rejected', `${topic} ${String(payload)}`);
+      assert.match((r as { reason: string }).reason, reason);
+    }
+  });
+});
+
+describe('MQTT state payloads', () => {
+  const camera = { enabled: true, recording: { continuous: true } } as const;
+  const status = {
+    id: 'front_door',
+    state: 'streaming' as const,
+    viewers: 2,
+    uptimeSeconds: 10,
+    lastFrameAt: null,
+    bitrateKbps: 812,
+    fps: 10,
+    codec: 'h264',
+    resolution: '320x240',
+    transcoding: false,
+    recording: true,
+    lastError: null,
+  };
+
+  it('carry every sensor field, null when unknown', () => {
+    assert.deepEqual(cameraState(camera, status, { bytes: 1234, lastClipAt: '2026-01-01T10:00:00.000Z' }), {
+      status: 'streaming',
+      online: 'ON',
+      viewers: 2,
+      bitrate_kbps: 812,
+      fps: 10,
+      recording: 'ON',
+      storage_bytes: 1234,
+      last_clip_at: '2026-01-01T10:00:00.000Z',
+      last_error: null,
+    });
+    const idle = cameraState({ enabled: true, recording: { continuous: false } }, undefined, undefined);
+    assert.equal(idle.status, 'idle');
+    assert.equal(idle.recording, 'OFF');
+    assert.equal(idle.bitrate_kbps, null);
+    assert.equal(idle.storage_bytes, null);
+  });
+
+  it('report disabled cameras and offline ones as not online', () => {
+    assert.equal(
+      cameraState({ enabled: false, recording: { continuous: false } }, status, undefined).status,
+      'disabled',
+    );
+    assert.equal(isOnline({ enabled: true }, { ...status, state: 'offline' }), false);
+    assert.equal(isOnline({ enabled: true }, { ...status, state: 'error' }), false);
+    assert.equal(isOnline({ enabled: true }, { ...status, state: 'idle' }), true);
+    assert.equal(isOnline({ enabled: false }, status), false);
+  });
+
+  it('summarise the hub', () => {
+    const running = { state: 'running' as const, pid: 1, restarts: 0, lastError: null };
+    const h = hubState({ go2rtc: running, mediamtx: { ...running, state: 'backoff' } }, null, 2, '1.0.0');
+    assert.equal(h.engines, 'degraded');
+    assert.deepEqual(h.engine_states, { go2rtc: 'running', mediamtx: 'backoff' });
+    assert.equal(h.storage_used_bytes, null);
+    assert.equal(
+      hubState({ go2rtc: running, mediamtx: running }, { usedBytes: 5, freeBytes: 6, recordings: 7 }, 0, 'x').engines,
+      'ok',
+    );
+  });
+});
