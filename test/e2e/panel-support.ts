@@ -8,6 +8,8 @@
  *   404, so a panel URL that forgot to be relative fails loudly.
  * - {@link PANEL_INIT}: an init script that counts what pages open (RTCPeerConnection,
  *   WebSocket, EventSource) and records CSP violations, for leak and policy checks.
+ * - {@link startPanelRig}: synthetic cameras, the real server, the proxy and Chromium, started
+ *   together (and {@link startPanelServer}: the server with a longer start-up allowance);
  * - {@link buildPanel}: builds the panel once when server/public is missing or stale.
  * - {@link readClock}: reads the synthetic cameras' drawn wall clock from a video frame, by
  *   matching it against the same text rendered by FFmpeg with the same font (no OCR needed).

@@ -708,12 +708,15 @@ export class CamstackPlayer extends LitElement {
     let serverError: string | null = null;
     let playing = false;
     ws.onclose = (ev) => {
-      const why = serverError ?? `socket closed${ev.code !== 1000 && ev.code !== 1005 ? ` (${ev.code})` : ''}`;
+      // Our server closes with 4503 when go2rtc is down and 4404 for an unknown camera.
+      const why =
+        serverError ??
+        (ev.code === 4503
+          ? 'go2rtc is not running'
+          : `socket closed${ev.code !== 1000 && ev.code !== 1005 ? ` (${ev.code})` : ''}`);
       if (playing) this.#lost(s, why);
       else closedReject?.(this.#mseFailure(why));
     };
-    await s.within(Promise.race([waitEvent(ws, 'open'), closed]), TIMEOUTS.socketOpen, 'the stream socket');
-    await s.within(Promise.race([opened, closed]), TIMEOUTS.socketOpen, 'MediaSource');
     let resolveMime: (m: string) => void = () => {};
     const mime = new Promise<string>((resolve) => {
       resolveMime = resolve;
@@ -759,6 +762,9 @@ export class CamstackPlayer extends LitElement {
       queue.push(ev.data);
       pump();
     };
+    // Handlers are in place before waiting: a refusal sent right after the upgrade is not missed.
+    await s.within(Promise.race([waitEvent(ws, 'open'), closed]), TIMEOUTS.socketOpen, 'the stream socket');
+    await s.within(Promise.race([opened, closed]), TIMEOUTS.socketOpen, 'MediaSource');
     ws.send(JSON.stringify({ type: 'mse', value: codecs.join(',') }));
     const type = await s.within(Promise.race([mime, closed]), TIMEOUTS.mseAnswer, 'the MSE answer');
     if (s.closed) return;

@@ -846,12 +846,13 @@ export class CamstackRecordings extends LitElement {
   }
 }
 
-/** Pure: a zoom that shows what was recorded: 1 h, 6 h or the whole day. */
+/** Pure: a zoom that shows what was recorded: 10 min, 1 h, 6 h or the whole day. */
 export function initialZoom(tl: Timeline): number {
   const first = tl.ranges[0];
   const last = tl.ranges[tl.ranges.length - 1];
   if (!first || !last) return 0;
   const span = Date.parse(last.end) - Date.parse(first.start);
+  if (span < 8 * 60_000) return 3;
   return span < 50 * 60_000 ? 2 : span < 5 * 3_600_000 ? 1 : 0;
 }
 
