@@ -5,7 +5,7 @@
  */
 import type { Camera } from '../config/load.js';
 import type { Go2rtcStreamInfo, MediamtxPath } from '../engines/clients.js';
-import { type EngineAccess, needsTranscode, restreamUrl, upstreamUrl } from './engine-plan.js';
+import { type EngineAccess, isRecorded, needsTranscode, restreamUrl, upstreamUrl } from './engine-plan.js';
 import { type CameraStatus, type CameraStatusSource, initialStatus } from './status.js';
 import type { StreamFacts, VerifyOptions, VerifyResult } from './verify.js';
 
@@ -346,7 +346,7 @@ export class CameraRuntime implements CameraStatusSource {
       }
       const demand =
         camera.enabled &&
-        (camera.recording.continuous || (path?.readers.length ?? 0) > 0 || (stream?.consumers?.length ?? 0) > 0);
+        (isRecorded(camera) || (path?.readers.length ?? 0) > 0 || (stream?.consumers?.length ?? 0) > 0);
       if (ready || !demand) t.demandSince = null;
       else t.demandSince ??= now;
       const offlineAfterMs = d.offlineAfterMs ?? 15_000;
