@@ -5,7 +5,7 @@
  */
 import { Type } from 'typebox';
 import type { CamstackApp } from '../http/app.js';
-import { ApiError, ApiErrorSchema } from '../http/errors.js';
+import { ApiError, type ApiErrorSchema, errorResponses } from '../http/errors.js';
 import { ingressPrefix } from '../http/ingress.js';
 import {
   CameraIdParamsSchema,
@@ -37,14 +37,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 /** Error responses of a route, all with the one error shape. */
 function errors(...codes: number[]): Record<number, typeof ApiErrorSchema> {
-  const out: Record<number, typeof ApiErrorSchema> = {};
-  for (const code of codes) {
-    out[code] = Type.Object(ApiErrorSchema.properties, {
-      additionalProperties: false,
-      description: ERROR_DESCRIPTIONS[code] ?? 'Error.',
-    });
-  }
-  return out;
+  return errorResponses(ERROR_DESCRIPTIONS, codes);
 }
 
 function locationOf(id: string, ingressPath: string | string[] | undefined): string {

@@ -159,3 +159,18 @@ export function registerErrorHandler(app: CamstackApp): void {
     return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);
   });
 }
+
+/** The error responses of a route for OpenAPI: the one error shape, described per status code. */
+export function errorResponses(
+  descriptions: Readonly<Record<number, string>>,
+  codes: readonly number[],
+): Record<number, typeof ApiErrorSchema> {
+  const out: Record<number, typeof ApiErrorSchema> = {};
+  for (const code of codes) {
+    out[code] = Type.Object(ApiErrorSchema.properties, {
+      additionalProperties: false,
+      description: descriptions[code] ?? 'Error.',
+    });
+  }
+  return out;
+}

@@ -12,7 +12,7 @@ import { Type } from 'typebox';
 import { CameraIdParamsSchema } from '../cameras/api-schemas.js';
 import type { CameraStore } from '../cameras/store.js';
 import type { CamstackApp } from '../http/app.js';
-import { ApiError, ApiErrorSchema, errorBody } from '../http/errors.js';
+import { ApiError, type ApiErrorSchema, errorBody, errorResponses } from '../http/errors.js';
 import {
   ClipBodySchema,
   ClipStartSchema,
@@ -47,14 +47,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 };
 
 function errors(...codes: number[]): Record<number, typeof ApiErrorSchema> {
-  const out: Record<number, typeof ApiErrorSchema> = {};
-  for (const code of codes) {
-    out[code] = Type.Object(ApiErrorSchema.properties, {
-      additionalProperties: false,
-      description: ERROR_DESCRIPTIONS[code] ?? 'Error.',
-    });
-  }
-  return out;
+  return errorResponses(ERROR_DESCRIPTIONS, codes);
 }
 
 const VIDEO = Type.String({ description: 'The MP4 (video/mp4).' });

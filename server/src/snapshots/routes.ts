@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 import { CameraIdParamsSchema } from '../cameras/api-schemas.js';
 import type { CamstackApp } from '../http/app.js';
-import { ApiErrorSchema } from '../http/errors.js';
+import { type ApiErrorSchema, errorResponses } from '../http/errors.js';
 import {
   cacheControl,
   etagMatches,
@@ -31,14 +31,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 };
 
 function errors(...codes: number[]): Record<number, typeof ApiErrorSchema> {
-  const out: Record<number, typeof ApiErrorSchema> = {};
-  for (const code of codes) {
-    out[code] = Type.Object(ApiErrorSchema.properties, {
-      additionalProperties: false,
-      description: ERROR_DESCRIPTIONS[code] ?? 'Error.',
-    });
-  }
-  return out;
+  return errorResponses(ERROR_DESCRIPTIONS, codes);
 }
 
 const WidthSchema = Type.Integer({
