@@ -91,6 +91,41 @@ describe('camera status', () => {
     assert.match(s.lastError ?? '', /no stream/);
   });
 
+  it('a stream lost while needed is offline at once, also while a check runs, then with its reason', () => {
+    const lost = deriveStatus(
+      base({ tracking: tracking({ wasReady: true, lostAt: 1_009_000, verification: { state: 'pending' } }) }),
+    );
+    assert.equal(lost.state, 'offline');
+    assert.match(lost.lastError ?? '', /stopped sending/);
+    const checked = deriveStatus(
+      base({
+        tracking: tracking({
+          lostAt: 1_009_000,
+          verification: { state: 'failed', reason: 'connection refused', at: 0 },
+          retries: 2,
+          nextRetryAt: 1_030_000,
+        }),
+      }),
+    );
+    assert.equal(checked.state, 'offline');
+    assert.equal(checked.lastError, 'connection refused');
+    assert.equal(checked.retries, 2);
+    assert.equal(checked.nextRetryAt, new Date(1_030_000).toISOString());
+    const back = deriveStatus(base({ path: readyPath, tracking: tracking({ lostAt: null, wasReady: true }) }));
+    assert.equal(back.state, 'streaming');
+  });
+
+  it('recording is false with the reason while the recording service cannot write', () => {
+    const recorded = { ...camera, recording: { ...camera.recording, continuous: true } };
+    const ok = deriveStatus(base({ camera: recorded, path: readyPath }));
+    assert.equal(ok.recording, true);
+    assert.equal(ok.recordingError, null);
+    const full = deriveStatus(base({ camera: recorded, path: readyPath, recordingError: 'media disk full' }));
+    assert.equal(full.state, 'streaming');
+    assert.equal(full.recording, false);
+    assert.equal(full.recordingError, 'media disk full');
+  });
+
   it('error when MediaMTX is down; idle and untouched when disabled', () => {
     assert.equal(deriveStatus(base({ mediamtxUp: false })).state, 'error');
     assert.equal(deriveStatus(base({ camera: { ...camera, enabled: false }, path: readyPath })).state, 'idle');

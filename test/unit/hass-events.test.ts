@@ -44,6 +44,9 @@ const status = (state: CameraStatus['state'], lastError: string | null = null): 
   transcoding: false,
   recording: false,
   lastError,
+  retries: 0,
+  nextRetryAt: null,
+  recordingError: null,
 });
 
 describe('Home Assistant events', () => {

@@ -200,6 +200,9 @@ describe('MQTT state payloads', () => {
     transcoding: false,
     recording: true,
     lastError: null,
+    retries: 0,
+    nextRetryAt: null,
+    recordingError: null,
   };
 
   it('carry every sensor field, null when unknown', () => {

@@ -148,6 +148,15 @@ export const CameraStatusSchema = Type.Object(
     transcoding: Type.Boolean(),
     recording: Type.Boolean({ description: 'Continuous recording is writing segments.' }),
     lastError: nullable(Type.String()),
+    retries: Type.Integer({
+      minimum: 0,
+      description:
+        'Failed connection checks since the camera last streamed (MediaMTX also retries by itself every 5 s).',
+    }),
+    nextRetryAt: nullable(Type.String({ description: 'ISO 8601 time of the next connection check, if one is due.' })),
+    recordingError: nullable(
+      Type.String({ description: 'Why continuous recording is not writing although it is on (e.g. disk full).' }),
+    ),
   },
   { additionalProperties: false, description: 'Runtime status of a camera (memory only).' },
 );

@@ -25,6 +25,13 @@ export interface Tracking {
   windowBytes?: number | null;
   lastFrameAt: number | null;
   bitrateKbps: number | null;
+  /** The stream was ready since the demand began (so losing it means the camera went away). */
+  wasReady?: boolean;
+  /** When a ready stream was lost while still needed; null while streaming or not needed. */
+  lostAt?: number | null;
+  /** Failed checks since the camera last streamed, and when the next one runs (ms). */
+  retries?: number;
+  nextRetryAt?: number | null;
 }
 
 export interface DeriveInputs {
@@ -40,6 +47,8 @@ export interface DeriveInputs {
   now: number;
   /** Demand without a stream for this long is reported offline. */
   offlineAfterMs: number;
+  /** Why recording is not writing although it is on (from the recording service), or null. */
+  recordingError?: string | null;
 }
 
 /** Is go2rtc's producer for this camera connected to MediaMTX right now? */
@@ -72,6 +81,8 @@ export function deriveStatus(i: DeriveInputs): CameraStatus {
   const status = initialStatus(camera.id);
   status.transcoding = needsTranscode(camera) || (i.extra?.transcoding ?? false);
   if (!camera.enabled) return status;
+  status.retries = t.retries ?? 0;
+  status.nextRetryAt = t.nextRetryAt ? new Date(t.nextRetryAt).toISOString() : null;
   if (!i.mediamtxUp) {
     status.state = 'error';
     status.lastError = 'MediaMTX is not running: camera ingest unavailable';
@@ -92,10 +103,19 @@ export function deriveStatus(i: DeriveInputs): CameraStatus {
     status.uptimeSeconds = Number.isFinite(since) ? Math.max(0, Math.floor((now - since) / 1000)) : 0;
     status.bitrateKbps = t.bitrateKbps;
     status.lastFrameAt = t.lastFrameAt ? new Date(t.lastFrameAt).toISOString() : null;
-    status.recording = camera.recording.continuous;
+    status.recordingError = camera.recording.continuous ? (i.recordingError ?? null) : null;
+    status.recording = camera.recording.continuous && status.recordingError === null;
     return status;
   }
   status.lastFrameAt = t.lastFrameAt ? new Date(t.lastFrameAt).toISOString() : null;
+  // A stream that was there and went away while needed: the camera is gone (not "connecting"),
+  // also while a check runs to find out why; MediaMTX keeps reconnecting meanwhile.
+  if (t.lostAt !== undefined && t.lostAt !== null) {
+    status.state = 'offline';
+    status.lastError =
+      t.verification.state === 'failed' ? t.verification.reason : 'the camera stopped sending (reconnecting every 5 s)';
+    return status;
+  }
   if (t.verification.state === 'pending') {
     status.state = 'connecting';
     return status;
@@ -119,7 +139,19 @@ export function deriveStatus(i: DeriveInputs): CameraStatus {
 
 /** Fields whose change is worth an event by itself (metrics fields ride along). */
 function significant(s: CameraStatus): string {
-  return JSON.stringify([s.state, s.viewers, s.lastError, s.codec, s.resolution, s.transcoding, s.recording, s.fps]);
+  return JSON.stringify([
+    s.state,
+    s.viewers,
+    s.lastError,
+    s.codec,
+    s.resolution,
+    s.transcoding,
+    s.recording,
+    s.fps,
+    s.retries,
+    s.nextRetryAt,
+    s.recordingError,
+  ]);
 }
 
 export interface CameraRuntimeDeps extends EngineAccess {
@@ -129,6 +161,8 @@ export interface CameraRuntimeDeps extends EngineAccess {
   beforeVerify?: () => Promise<void>;
   /** Live facts from elsewhere (MJPEG clients and their transcoder). */
   extra?: (id: string) => { viewers: number; transcoding: boolean };
+  /** Why a camera's recording is not writing (the recording service: disk full…), or null. */
+  recordingError?: (id: string) => string | null;
   pollIntervalMs?: number;
   offlineAfterMs?: number;
   now?: () => number;
@@ -180,7 +214,12 @@ export class CameraRuntime implements CameraStatusSource {
           camera.username !== previous.username ||
           camera.password !== previous.password ||
           camera.enabled !== previous.enabled;
-        if (changed) this.verify(camera.id);
+        if (changed) {
+          const t = this.#track(camera.id);
+          t.wasReady = false;
+          t.lostAt = null;
+          this.verify(camera.id);
+        }
         void this.poll();
       }),
       bus.on('camera.removed', ({ camera }) => this.#forget(camera.id)),
@@ -237,10 +276,12 @@ export class CameraRuntime implements CameraStatusSource {
     this.#verifying.get(id)?.abort();
     const timer = this.#retry.get(id);
     if (timer) clearTimeout(timer);
+    this.#retry.delete(id);
     const ctrl = new AbortController();
     this.#verifying.set(id, ctrl);
     const t = this.#track(id);
     t.verification = { state: 'pending' };
+    t.nextRetryAt = null;
     void this.poll();
     void this.#verifyOnce(camera, ctrl.signal)
       .then((result) => {
@@ -252,6 +293,8 @@ export class CameraRuntime implements CameraStatusSource {
           const { ok: _ok, ...facts } = result;
           tr.verification = { state: 'ok', facts, at: now };
           this.#failures.delete(id);
+          tr.retries = 0;
+          tr.nextRetryAt = null;
           this.#d.logger.info({ camera: id, ...facts }, 'camera verified');
         } else {
           tr.verification = { state: 'failed', reason: result.reason, at: now };
@@ -263,6 +306,8 @@ export class CameraRuntime implements CameraStatusSource {
           const retry = setTimeout(() => this.verify(id), delay);
           retry.unref();
           this.#retry.set(id, retry);
+          tr.retries = failures;
+          tr.nextRetryAt = now + delay;
         }
         return this.poll();
       })
@@ -349,6 +394,19 @@ export class CameraRuntime implements CameraStatusSource {
         (isRecorded(camera) || (path?.readers.length ?? 0) > 0 || (stream?.consumers?.length ?? 0) > 0);
       if (ready || !demand) t.demandSince = null;
       else t.demandSince ??= now;
+      // Losing a ready stream while it is needed means the camera went away; an engine restart
+      // or the end of demand starts afresh (connecting, not lost).
+      if (!mediamtxUp || paths === null || !demand) {
+        t.wasReady = false;
+        t.lostAt = null;
+      } else if (ready) {
+        t.wasReady = true;
+        t.lostAt = null;
+        // Streaming again after failed checks: check now (its facts, and the retry count reset).
+        if (t.verification.state === 'failed' && !this.#verifying.has(camera.id)) this.verify(camera.id);
+      } else if (t.wasReady) {
+        t.lostAt ??= now;
+      }
       const offlineAfterMs = d.offlineAfterMs ?? 15_000;
       const status = deriveStatus({
         camera,
@@ -357,6 +415,7 @@ export class CameraRuntime implements CameraStatusSource {
         mediamtxUp: mediamtxUp && paths !== null,
         internalReaders: this.#internal.get(camera.id) ?? 0,
         ...(d.extra ? { extra: d.extra(camera.id) } : {}),
+        recordingError: d.recordingError?.(camera.id) ?? null,
         tracking: t,
         now,
         offlineAfterMs,

@@ -26,6 +26,15 @@ export interface CameraStatus {
   recording: boolean;
   /** A person-readable reason for offline/error, credentials redacted. */
   lastError: string | null;
+  /**
+   * Failed connection checks since the camera last streamed (0 while it streams). MediaMTX itself
+   * retries the connection every 5 s; Camstack checks why it fails with a growing pause.
+   */
+  retries: number;
+  /** When Camstack next checks a failing camera (ISO 8601), or null. */
+  nextRetryAt: string | null;
+  /** Why continuous recording is not writing although it is on (e.g. the media disk is full), or null. */
+  recordingError: string | null;
 }
 
 export function initialStatus(id: string): CameraStatus {
@@ -42,6 +51,9 @@ export function initialStatus(id: string): CameraStatus {
     transcoding: false,
     recording: false,
     lastError: null,
+    retries: 0,
+    nextRetryAt: null,
+    recordingError: null,
   };
 }
 
