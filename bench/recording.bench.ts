@@ -12,138 +12,27 @@
  * Targets: ≤ 2 % of one core per camera; copy/transcode CPU ratio ≤ 0.05. Results go to
  * docs/benchmarks.md ("Recording").
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { totalmem } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SyntheticCameraServer } from '../scripts/synthetic-cameras.js';
 import { resolveBinaries } from '../server/src/engines/binaries.js';
 import type { RecordingView } from '../server/src/recordings/service.js';
 import { freePorts } from '../test/helpers/ports.js';
-import { processesMatching, waitUntil } from '../test/helpers/processes.js';
+import { waitUntil } from '../test/helpers/processes.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
+import { checkSegments, probeBitrate, sourceClip, transcodeAnchor } from './lib/media.js';
+import { cpuSeconds, serverPids } from './lib/procs.js';
 import { cpuModel, loadavg, machineLine } from './lib/report.js';
 
 const WINDOW_S = Number(process.env.BENCH_RECORDING_SECONDS ?? 120);
 const CAMERAS = Number(process.env.BENCH_RECORDING_CAMERAS ?? 8);
 const SEGMENT_S = 10;
 const BITRATE_K = 4000;
-const CLK_TCK = 100;
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const bins = resolveBinaries();
 
-/** CPU seconds (user + system) a process has used so far; null when it is gone. */
-function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return null;
-  }
-}
-
-/** The 1080p source, encoded once: testsrc2 with noise so x264 really spends 4 Mbit/s. */
-function sourceClip(): string {
-  const dir = join(root, '.cache', 'bench');
-  const file = join(dir, `1080p25-${BITRATE_K}k-gop2.mp4`);
-  if (existsSync(file)) return file;
-  mkdirSync(dir, { recursive: true });
-  process.stdout.write('encoding the 1080p source clip once (cached in .cache/bench)…\n');
-  execFileSync(bins.ffmpeg, [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=1920x1080:rate=25,noise=alls=12:allf=t',
-    '-t',
-    '30',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-profile:v',
-    'high',
-    '-pix_fmt',
-    'yuv420p',
-    '-g',
-    '50',
-    '-keyint_min',
-    '50',
-    '-sc_threshold',
-    '0',
-    '-b:v',
-    `${BITRATE_K}k`,
-    '-maxrate',
-    `${BITRATE_K}k`,
-    '-bufsize',
-    `${BITRATE_K * 2}k`,
-    '-movflags',
-    '+faststart',
-    '-y',
-    file,
-  ]);
-  return file;
-}
-
-function probeBitrate(file: string): { kbps: number; seconds: number } {
-  const out = String(
-    execFileSync(bins.ffprobe, ['-v', 'error', '-show_entries', 'format=duration,bit_rate', '-of', 'csv=p=0', file]),
-  ).trim();
-  const [duration, bitRate] = out.split(',').map(Number) as [number, number];
-  return { kbps: bitRate / 1000, seconds: duration };
-}
-
-/** The anchor: libx264 (veryfast, 4 Mbit/s) re-encoding the same 1080p stream: CPU per media second. */
-function transcodeAnchor(file: string, seconds: number): { cpuPerSecond: number; speed: number } {
-  const r = spawnSyncStderr(bins.ffmpeg, [
-    '-hide_banner',
-    '-nostdin',
-    '-benchmark',
-    '-i',
-    file,
-    '-map',
-    '0:v',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-b:v',
-    `${BITRATE_K}k`,
-    '-maxrate',
-    `${BITRATE_K}k`,
-    '-bufsize',
-    `${BITRATE_K * 2}k`,
-    '-g',
-    '50',
-    '-f',
-    'mp4',
-    '-y',
-    '/dev/null',
-  ]);
-  const m = /bench: utime=([\d.]+)s stime=([\d.]+)s rtime=([\d.]+)s/.exec(r);
-  if (!m) throw new Error(`no -benchmark line from FFmpeg:\n${r.slice(-500)}`);
-  const cpu = Number(m[1]) + Number(m[2]);
-  return { cpuPerSecond: cpu / seconds, speed: seconds / Number(m[3]) };
-}
-
-/** Runs a command to completion and returns its stderr (FFmpeg's -benchmark line goes there). */
-function spawnSyncStderr(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (r.status !== 0) throw new Error(`${cmd} exited with ${r.status}: ${r.stderr.slice(-500)}`);
-  return r.stderr;
-}
-
 async function main(): Promise<void> {
-  const clip = sourceClip();
+  const clip = sourceClip({ width: 1920, height: 1080, fps: 25, kbps: BITRATE_K, gopSeconds: 2 });
   const source = probeBitrate(clip);
   process.stdout.write(`source: ${clip} (${source.kbps.toFixed(0)} kbit/s, ${source.seconds.toFixed(1)} s)\n`);
 
@@ -170,10 +59,7 @@ async function main(): Promise<void> {
       120_000,
       'a complete segment from every camera',
     );
-    const mediamtx = processesMatching(sp.dir).find((p) => p.argv.some((a) => a.endsWith('mediamtx.yml')));
-    const go2rtc = processesMatching(sp.dir).find((p) => p.argv.some((a) => a.endsWith('go2rtc.yaml')));
-    if (!mediamtx || !go2rtc || !sp.proc.pid) throw new Error('engine processes not found');
-    const pids = { mediamtx: mediamtx.pid, go2rtc: go2rtc.pid, node: sp.proc.pid };
+    const pids = serverPids(sp.proc.pid, sp.dir);
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) ?? 0]));
     const t0 = Date.now();
     const load0 = loadavg();
@@ -188,24 +74,10 @@ async function main(): Promise<void> {
     // Segments: complete, contiguous, per camera, across the window.
     await new Promise((r) => setTimeout(r, (SEGMENT_S + 3) * 1000));
     const segs = (await list()).filter((r) => !r.inProgress);
-    const gaps: string[] = [];
-    let inWindow = 0;
-    for (const name of names) {
-      const mine = segs
-        .filter((s) => s.camera === name && Date.parse(s.end) > t0 && Date.parse(s.start) < t1)
-        .sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
-      inWindow += mine.length;
-      for (let i = 1; i < mine.length; i++) {
-        const gap = Date.parse((mine[i] as RecordingView).start) - Date.parse((mine[i - 1] as RecordingView).end);
-        if (gap > 1000) gaps.push(`${name}: ${gap} ms before ${(mine[i] as RecordingView).path}`);
-      }
-      const covered = mine.reduce((n, s) => n + s.durationSeconds, 0);
-      if (covered < wall - SEGMENT_S)
-        gaps.push(`${name}: only ${covered.toFixed(0)} s recorded of ${wall.toFixed(0)} s`);
-    }
+    const { inWindow, gaps } = checkSegments(segs, names, t0, t1, SEGMENT_S);
 
     // The anchor, in the same run, on the same stream.
-    const anchor = transcodeAnchor(clip, source.seconds);
+    const anchor = transcodeAnchor(clip, source.seconds, BITRATE_K);
     const cameraHours = (CAMERAS * wall) / 3600;
     const copyPerHour = used('mediamtx') / cameraHours;
     const withNodePerHour = (used('mediamtx') + used('node')) / cameraHours;

@@ -31,6 +31,11 @@ export interface StartOptions {
   /** Fixed ports (e.g. to restart "the same" server); default: free ones. */
   port?: number;
   enginePorts?: EnginePorts;
+  /**
+   * `src` (default) runs server/src/main.ts through tsx; `dist` runs the compiled server/dist/main.js
+   * (`npm run build`) as the add-on does, without the TypeScript loader in its memory and CPU figures.
+   */
+  entry?: 'src' | 'dist';
 }
 
 /**
@@ -51,7 +56,9 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
   };
   await writeFile(join(dir, 'options.json'), JSON.stringify(options));
   await writeFile(join(dir, 'cameras.yaml'), 'cameras: []\n');
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'server/src/main.ts')], {
+  const argv =
+    opts.entry === 'dist' ? [join(root, 'server/dist/main.js')] : ['--import', 'tsx', join(root, 'server/src/main.ts')];
+  const proc = spawn(process.execPath, argv, {
     cwd: root,
     env: {
       ...process.env,
