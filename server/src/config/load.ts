@@ -159,7 +159,8 @@ function formatValue(value: unknown, key: string | undefined): string {
   try {
     text = JSON.stringify(v) ?? String(v);
   } catch {
-    text = String(v);
+    // Too deep to render (a body of 30 000 nested arrays overflows the stack), or not JSON.
+    text = kindOf(v);
   }
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
