@@ -5,7 +5,8 @@ import Fastify, { type FastifySchemaCompiler, LogController } from 'fastify';
 import { Type } from 'typebox';
 import type { EngineHealth, EngineName } from '../engines/engines.js';
 import type { Logger } from '../log/logger.js';
-import { registerErrorHandler } from './errors.js';
+import { clientErrorResponse, frameworkErrorBody, registerErrorHandler } from './errors.js';
+import { SECURITY_HEADERS } from './guard.js';
 import { HealthSchema, healthReport, type IntegrationsHealth } from './health.js';
 
 export interface AppDeps {
@@ -61,6 +62,25 @@ function createFastify(logger: Logger) {
     bodyLimit: BODY_LIMIT,
     // Per-request lines would drown the log (the panel polls); errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // A broken URL or an over-long path parameter is answered before any hook runs: still in the
+    // one error shape, with the security headers.
+    frameworkErrors: (err, _request, reply) => {
+      const body = frameworkErrorBody(err);
+      const raw = reply.raw;
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) raw.setHeader(name, value);
+      const text = JSON.stringify(body);
+      raw.writeHead(body.statusCode, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+      });
+      raw.end(text);
+    },
+    // Requests Node's HTTP parser refuses (headers over 16 KiB, garbage): the same shape too.
+    clientErrorHandler: (err, socket) => {
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) socket.write(clientErrorResponse(err as NodeJS.ErrnoException, SECURITY_HEADERS));
+      socket.destroy(err);
+    },
   })
     .withTypeProvider<TypeBoxTypeProvider>()
     .setValidatorCompiler(createValidatorCompiler());

@@ -8,8 +8,8 @@
  * ```
  *
  * Routes throw {@link ApiError}; schema validation errors, body-parser errors and anything
- * unexpected are mapped here, so a client never sees another shape (except Fastify's own 404
- * for a path no route matches).
+ * unexpected are mapped here, so a client never sees another shape: a path no route matches, a
+ * broken URL and a request Node's parser refuses get it too (app.ts).
  */
 import { STATUS_CODES } from 'node:http';
 import type { ErrorObject } from 'ajv';
@@ -141,6 +141,40 @@ export function toErrorBody(err: unknown): ApiErrorBody {
 }
 
 /**
+ * Errors Fastify raises before any route or hook runs (`frameworkErrors`): a URL whose
+ * percent-encoding is broken, a path parameter longer than the router's limit.
+ */
+export function frameworkErrorBody(err: unknown): ApiErrorBody {
+  const code = isFastifyError(err) ? err.code : undefined;
+  if (code === 'FST_ERR_BAD_URL') return errorBody(400, 'bad_url', 'the URL is not valid (broken percent-encoding)');
+  if (code === 'FST_ERR_MAX_PARAM_LENGTH') return errorBody(414, 'uri_too_long', 'a path parameter is too long');
+  return toErrorBody(err);
+}
+
+/**
+ * The raw HTTP response for a request Node's parser refused before Fastify saw it (headers or URL
+ * over the size limit, a malformed request line, a timeout), in the one error shape with the
+ * given extra headers (the security headers).
+ */
+export function clientErrorResponse(err: { code?: string }, headers: Readonly<Record<string, string>>): string {
+  const body =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? errorBody(431, 'headers_too_large', 'the request line and headers are too large (at most 16 KiB)')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? errorBody(408, 'request_timeout', 'the request took too long to arrive')
+        : errorBody(400, 'bad_request', 'the request is not valid HTTP');
+  const text = JSON.stringify(body);
+  const lines = [
+    `HTTP/1.1 ${body.statusCode} ${body.error}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(text)}`,
+    'Connection: close',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ];
+  return `${lines.join('\r\n')}\r\n\r\n${text}`;
+}
+
+/**
  * Install the error handler on the root instance (child plugins inherit it). Server errors are
  * logged with their stack; client errors only at debug level (the panel polls; a broken client
  * must not flood the log).
@@ -157,6 +191,16 @@ export function registerErrorHandler(app: CamstackApp): void {
       );
     }
     return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body);
+  });
+  // No route matched (and the panel's fallback passed): the same shape. Only the path is named —
+  // the query may hold a token.
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+    return reply
+      .code(404)
+      .type('application/json; charset=utf-8')
+      .send(errorBody(404, 'not_found', `no route ${request.method} ${shown}`));
   });
 }
 
