@@ -177,6 +177,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     bus,
     logger,
     redactor,
+    onProgress: (name, progress) => sampler.recordProgress(name, progress),
   });
   const liveHub = mjpeg;
   const acquireViewer = (id: string) => {

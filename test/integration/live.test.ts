@@ -107,6 +107,27 @@ describe('live view through our server', () => {
     await waitUntil(async () => (await status(sp, 'cam')).viewers === 0, 5000, 'MJPEG viewer gone');
   });
 
+  it("MJPEG's FFmpeg reports its progress in the metrics (frames, fps) while it runs", async () => {
+    const reading = mjpegFrames(sp, 'cam', 40, 30_000);
+    type Snap = { processes: { name: string; progress: { frame: number | null; fps: number | null } | null }[] };
+    let frame = 0;
+    await waitUntil(
+      async () => {
+        const snap = await sp.json<Snap>('/api/metrics.json');
+        frame = snap.processes.find((p) => p.name === 'ffmpeg:cam:mjpeg')?.progress?.frame ?? 0;
+        return frame > 0;
+      },
+      20_000,
+      'a progress block of the MJPEG job in /api/metrics.json',
+    );
+    const text = await (await fetch(`${sp.baseUrl}/api/metrics`)).text();
+    assert.match(text, /camstack_ffmpeg_fps\{job="ffmpeg:cam:mjpeg"\} [\d.]+/);
+    // The progress pipe is apart from stdout: the JPEG stream is whole.
+    const frames = await reading;
+    for (const f of frames) assert.equal(f.readUInt16BE(0), 0xffd8);
+    await waitUntil(async () => (await status(sp, 'cam')).viewers === 0, 5000, 'MJPEG viewer gone');
+  });
+
   it('progressive MP4 starts with an ftyp box (copy, no transcode)', async () => {
     const ctrl = new AbortController();
     const res = await fetch(`${sp.baseUrl}/api/cameras/cam/stream.mp4`, { signal: ctrl.signal });

@@ -7,15 +7,22 @@
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
+import { type FfmpegProgress, ProgressParser } from '../metrics/progress.js';
 import { ManagedProcess } from '../supervisor/managed-process.js';
 
 /** Pure: FFmpeg arguments turning an RTSP restream into a stream of JPEGs on stdout. */
-export function mjpegArgs(input: string, opts: { fps: number; maxWidth: number; quality: number }): string[] {
+export function mjpegArgs(
+  input: string,
+  opts: { fps: number; maxWidth: number; quality: number; progressFd?: number },
+): string[] {
   return [
     '-hide_banner',
     '-nostdin',
     '-loglevel',
     'warning',
+    ...(opts.progressFd === undefined
+      ? []
+      : ['-nostats', '-progress', `pipe:${opts.progressFd}`, '-stats_period', '1']),
     '-rtsp_transport',
     'tcp',
     '-timeout',
@@ -106,6 +113,8 @@ export interface MjpegHubDeps {
   maxWidth?: number;
   quality?: number;
   lingerMs?: number;
+  /** Each completed FFmpeg `-progress` block of a feed, by its process name (for the metrics). */
+  onProgress?: (processName: string, progress: FfmpegProgress) => void;
 }
 
 export class MjpegHub {
@@ -151,6 +160,9 @@ export class MjpegHub {
   #start(cameraId: string): Feed {
     const d = this.#d;
     const splitter = new JpegSplitter();
+    const name = `ffmpeg:${cameraId}:mjpeg`;
+    const progress = new ProgressParser();
+    const onProgress = d.onProgress;
     const feed: Feed = {
       clients: new Set(),
       splitter,
@@ -158,12 +170,13 @@ export class MjpegHub {
       releaseReader: d.acquireInternalReader(cameraId),
       frames: 0,
       proc: new ManagedProcess({
-        name: `ffmpeg:${cameraId}:mjpeg`,
+        name,
         command: d.ffmpegBin,
         args: mjpegArgs(d.restreamUrl(cameraId), {
           fps: d.fps ?? 5,
           maxWidth: d.maxWidth ?? 1280,
           quality: d.quality ?? 7,
+          ...(onProgress ? { progressFd: 3 } : {}),
         }),
         bus: d.bus,
         logger: d.logger,
@@ -172,6 +185,14 @@ export class MjpegHub {
         stopGraceMs: 1000,
         stuckAfterMs: 20_000,
         policy: { baseDelayMs: 1000, maxDelayMs: 10_000, maxRestarts: 20, windowMs: 600_000 },
+        ...(onProgress
+          ? {
+              onProgressLine: (line: string) => {
+                const block = progress.push(line);
+                if (block) onProgress(name, block);
+              },
+            }
+          : {}),
         onStdoutData: (chunk) => {
           for (const jpeg of splitter.push(chunk)) {
             feed.frames++;

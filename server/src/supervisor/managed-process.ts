@@ -55,6 +55,11 @@ export interface ManagedProcessOptions {
    * are not split into log lines; stderr is still logged line by line.
    */
   onStdoutData?: (chunk: Buffer) => void;
+  /**
+   * FFmpeg `-progress pipe:3`: when set, the child gets a fourth pipe (fd 3) and each line written
+   * to it comes here, apart from the log and the tail (progress is metrics, not output to keep).
+   */
+  onProgressLine?: (line: string) => void;
   /** If set, `<pidDir>/<safe-name>.pid` holds `{pid, command}` while the child runs (see reapOrphans). */
   pidDir?: string;
 }
@@ -79,6 +84,7 @@ interface ChildHandle {
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
+  readonly stdio: readonly (Readable | Writable | null | undefined)[];
   on(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
   on(event: 'close' | 'spawn', listener: () => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
@@ -385,9 +391,7 @@ export class ManagedProcess {
         buffer: false,
         cleanup: false,
         forceKillAfterDelay: false,
-        stdin: 'pipe',
-        stdout: 'pipe',
-        stderr: 'pipe',
+        stdio: this.#opts.onProgressLine ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       });
       subprocess.catch(() => undefined);
       child = subprocess;
@@ -438,6 +442,16 @@ export class ManagedProcess {
       readable?.on('error', () => undefined);
     }
     child.stdin?.on('error', () => undefined);
+    const progress = this.#opts.onProgressLine;
+    const progressPipe = progress ? child.stdio[3] : null;
+    if (progress && progressPipe && 'on' in progressPipe) {
+      const splitter = new LineSplitter();
+      progressPipe.on('data', (chunk: Buffer | string) => {
+        if (run !== this.#run) return;
+        for (const line of splitter.push(chunk)) progress(line);
+      });
+      progressPipe.on('error', () => undefined);
+    }
     child.on('close', () => run.markClosed());
     child.on('exit', (code, signal) => void this.#onExit(run, code, signal, null));
     child.on('error', (err) => {
