@@ -6,6 +6,9 @@
  */
 import { linkSignals, TimeoutError } from './signals';
 
+/** How clips and snapshots made by these nodes are labelled in Camstack (`trigger`). */
+const CLIP_TRIGGER = 'node-red';
+
 /** An error from Camstack or from reaching it; `status` is the HTTP status when there was one. */
 export class CamstackError extends Error {
   readonly status: number | null;
@@ -294,8 +297,22 @@ export class CamstackClient {
     return this.json<CameraStatus>('GET', `/api/cameras/${encodeURIComponent(camera)}/status`, { signal });
   }
 
-  startClip(camera: string, body: { preRoll?: number; duration?: number }, signal?: AbortSignal): Promise<ClipStart> {
-    return this.json<ClipStart>('POST', `/api/cameras/${encodeURIComponent(camera)}/clips`, { json: body, signal });
+  /** Starts (or extends) a clip, labelled `node-red` in Camstack's recordings. */
+  async startClip(
+    camera: string,
+    body: { preRoll?: number; duration?: number },
+    signal?: AbortSignal,
+  ): Promise<ClipStart> {
+    const path = `/api/cameras/${encodeURIComponent(camera)}/clips`;
+    try {
+      return await this.json<ClipStart>('POST', path, { json: { ...body, trigger: CLIP_TRIGGER }, signal });
+    } catch (err) {
+      // An older Camstack knows no `trigger`: the clip is then labelled `api`.
+      if (!(err instanceof CamstackError && err.status === 400 && err.problems.some((p) => p.field === 'trigger'))) {
+        throw err;
+      }
+      return this.json<ClipStart>('POST', path, { json: body, signal });
+    }
   }
 
   /** Ends the open clip; Camstack answers once the MP4 is saved (a remux can take a while). */

@@ -152,18 +152,30 @@ export class EventStream {
           if (!reader) throw new CamstackError('Camstack sent no event stream');
           const decoder = new TextDecoder();
           const parser = new SseParser();
+          // Aborting the request does not always end a body read in progress (undici keeps
+          // delivering data, and the connection stays open): cancel the body as well.
+          const cancel = () => {
+            reader.cancel(conn.signal.reason).catch(() => {});
+          };
+          conn.signal.addEventListener('abort', cancel, { once: true });
           try {
             for (;;) {
               feed();
               const { done, value } = await reader.read();
-              if (done) break;
-              for (const ev of parser.push(decoder.decode(value, { stream: true }))) this.#dispatch(ev);
+              if (done || conn.signal.aborted) break;
+              for (const ev of parser.push(decoder.decode(value, { stream: true }))) {
+                // Stopped by a listener of an earlier event in this chunk: deliver nothing more.
+                if (conn.signal.aborted) break;
+                this.#dispatch(ev);
+              }
             }
           } catch (err) {
             throw client.networkError(err, signal);
           } finally {
+            conn.signal.removeEventListener('abort', cancel);
             reader.cancel().catch(() => {});
           }
+          if (conn.signal.aborted) throw client.networkError(conn.signal.reason, conn.signal);
           throw new CamstackError('Camstack closed the event stream', { code: 'closed_by_server' });
         } finally {
           dispose();

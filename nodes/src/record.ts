@@ -67,6 +67,11 @@ export function registerRecord(RED: NodeAPI): void {
     const closer = new AbortController();
     /** Clips this node started, by id: the message that started each one. */
     const tracked = new Map<string, Tracked>();
+    /**
+     * Clips of this node already sent on (newest last, a few kept): a stop whose answer arrives
+     * after the clip's `clip.saved` event must not send the clip a second time.
+     */
+    const sent: string[] = [];
 
     const idleStatus = () => {
       if (tracked.size === 1) {
@@ -81,6 +86,8 @@ export function registerRecord(RED: NodeAPI): void {
       const t = tracked.get(id);
       if (!t) return;
       tracked.delete(id);
+      sent.push(id);
+      if (sent.length > 32) sent.shift();
       t.msg.payload = clipInfo(view, client);
       t.msg.camera = t.camera;
       t.msg.action = t.action;
@@ -134,6 +141,10 @@ export function registerRecord(RED: NodeAPI): void {
             finish(view.id, view, client);
             clips.saved(view);
             done();
+          } else if (sent.includes(view.id)) {
+            // Ours, and already sent on by the message that started it (its event came first).
+            done();
+            idleStatus();
           } else {
             clips.saved(view);
             msg.payload = clipInfo(view, client);

@@ -53,7 +53,16 @@ describe('Camstack Node-RED nodes against the real Camstack server', () => {
   afterEach(async () => {
     await helper.unload();
     // Closing the flow ends every stream and subscription the nodes had open, and every timer.
-    await waitUntil(() => cs.proxy.openRequests === 0, 5000, 'no request left open after close');
+    await waitUntil(() => cs.proxy.openRequests === 0, 5000, 'no request left open after close').catch(
+      (err: unknown) => {
+        throw new Error(
+          `${err instanceof Error ? err.message : String(err)}; open: ${cs.proxy.openPaths.join(', ')}; last: ${cs.proxy.requests
+            .slice(-12)
+            .map((r) => `${r.method} ${r.path}`)
+            .join(', ')}`,
+        );
+      },
+    );
     await waitUntil(
       () => timers() <= baselineTimers,
       5000,
@@ -191,6 +200,8 @@ describe('Camstack Node-RED nodes against the real Camstack server', () => {
       assert.ok(Date.parse(clip.end) > Date.parse(clip.start));
       assert.ok(clip.durationSeconds > 0 && clip.durationSeconds <= 10, `about 5 s, got ${clip.durationSeconds}`);
       assert.equal(clip.url, `${cs.proxy.url}/api/recordings/${clip.id}/video`);
+      assert.equal(clip.trigger, 'node-red', 'labelled as made by Node-RED');
+      assert.match(String(clip.path), /_node-red\.mp4$/);
       assert.ok(clip.path, 'a path');
       const onDisk = await stat(join(media, clip.path));
       assert.equal(onDisk.size, clip.size);

@@ -18,6 +18,8 @@ export class CamstackProxy {
   readonly requests: SeenRequest[] = [];
   readonly #targetPort: number;
   readonly #sockets = new Set<Socket>();
+  readonly #openPaths = new Map<number, string>();
+  #seq = 0;
   #open = 0;
   #server: Server | null = null;
   port = 0;
@@ -35,6 +37,11 @@ export class CamstackProxy {
     return this.#open;
   }
 
+  /** Method and path of every request still open (for a failing test's message). */
+  get openPaths(): string[] {
+    return [...this.#openPaths.values()];
+  }
+
   /** Requests seen so far whose path starts with `prefix`. */
   seen(prefix = '/'): SeenRequest[] {
     return this.requests.filter((r) => r.path.startsWith(prefix));
@@ -44,10 +51,13 @@ export class CamstackProxy {
     const server = createServer((req, res) => {
       this.requests.push({ method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization });
       this.#open += 1;
+      const seq = ++this.#seq;
+      this.#openPaths.set(seq, `${req.method ?? ''} ${req.url ?? ''}`);
       let counted = true;
       const finish = () => {
         if (counted) this.#open -= 1;
         counted = false;
+        this.#openPaths.delete(seq);
       };
       res.once('close', finish);
       const upstream = request(

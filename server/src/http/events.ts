@@ -29,7 +29,25 @@ export const STREAMED_EVENTS = [
   'metrics.tick',
   /** A snapshot file was written (path relative to the media dir, trigger). */
   'snapshot.saved',
+  /** Recording: a segment was indexed, clips started/saved/failed, files deleted or expiring. */
+  'recording.segment',
+  'clip.started',
+  'clip.saved',
+  'clip.failed',
+  'recording.deleted',
+  'recording.expiring',
 ] as const satisfies readonly EventName[];
+
+/** Events whose payload names its camera as a plain `camera` id. */
+const CAMERA_FIELD_EVENTS: ReadonlySet<string> = new Set([
+  'snapshot.saved',
+  'recording.segment',
+  'clip.started',
+  'clip.saved',
+  'clip.failed',
+  'recording.deleted',
+  'recording.expiring',
+]);
 
 type Streamed = (typeof STREAMED_EVENTS)[number];
 
@@ -37,7 +55,7 @@ type Streamed = (typeof STREAMED_EVENTS)[number];
 export function eventCamera(name: Streamed, payload: CamstackEvents[Streamed]): string | null {
   if (name === 'camera.status') return (payload as CamstackEvents['camera.status']).status.id;
   if (name === 'process.state' || name === 'metrics.tick') return null;
-  if (name === 'snapshot.saved') return (payload as CamstackEvents['snapshot.saved']).camera;
+  if (CAMERA_FIELD_EVENTS.has(name)) return (payload as { camera: string }).camera;
   return (payload as CamstackEvents['camera.added']).camera.id;
 }
 
@@ -69,7 +87,7 @@ export async function eventsRoutes(app: CamstackApp, opts: EventsRouteOptions): 
     {
       schema: {
         tags: ['events'],
-        summary: 'Server-Sent Events: camera changes, camera status, engine states',
+        summary: 'Server-Sent Events: camera changes, camera status, engine states, recordings and clips',
         querystring: Type.Object(
           {
             camera: Type.Optional(CSV),

@@ -8,6 +8,9 @@ import { RID_PATTERN } from './naming.js';
 import type { ExpiringItem, RecordingView, Timeline } from './service.js';
 import { MAX_CLIP_SECONDS, MAX_PRE_ROLL_SECONDS } from './service.js';
 
+/** A clip's `trigger` label: short, lowercase, safe in a file name. */
+export const CLIP_TRIGGER_PATTERN = '^[a-z0-9_.-]{1,32}$';
+
 const nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const RidParamsSchema = Type.Object(
@@ -118,6 +121,12 @@ export const ClipBodySchema = Type.Object(
         minimum: 1,
         maximum: MAX_CLIP_SECONDS,
         description: 'Seconds after the request; the clip stops by itself (default: the camera clipSeconds).',
+      }),
+    ),
+    trigger: Type.Optional(
+      Type.String({
+        pattern: CLIP_TRIGGER_PATTERN,
+        description: 'Who asks, shown with the clip and in its file name (e.g. `node-red`, `doorbell`). Default `api`.',
       }),
     ),
   },
