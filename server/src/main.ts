@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toCameraView } from './cameras/api-schemas.js';
+import { ConnectionTester } from './cameras/connection-test.js';
 import { type EngineAccess, restreamUrl } from './cameras/engine-plan.js';
 import { EngineReconciler } from './cameras/reconciler.js';
 import { cameraRoutes } from './cameras/routes.js';
@@ -16,6 +17,7 @@ import { loadConfig } from './config/load.js';
 import { resolveBinaries } from './engines/binaries.js';
 import { Engines } from './engines/engines.js';
 import { DEFAULT_ENGINE_PORTS, type EnginePorts } from './engines/ports.js';
+import { engineRoutes } from './engines/routes.js';
 import { EventBus } from './events/bus.js';
 import { HomeAssistantIntegration } from './hass/integration.js';
 import { rtspReaderCredentials } from './hass/rtsp-credentials.js';
@@ -34,6 +36,7 @@ import { metricsRoutes } from './metrics/routes.js';
 import { ProcessSampler } from './metrics/sampler.js';
 import { recordingRoutes } from './recordings/routes.js';
 import { RecordingService } from './recordings/service.js';
+import { ThumbnailCache } from './recordings/thumbnails.js';
 import { snapshotRoutes } from './snapshots/routes.js';
 import { SnapshotService } from './snapshots/service.js';
 import { reapOrphans } from './supervisor/orphans.js';
@@ -154,9 +157,12 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     logger,
     ports: engines.ports,
   };
+  // Late-bound: recording pauses when the media disk is full (the recording service says so).
+  let recordingsRef: RecordingService | null = null;
   const reconciler = new EngineReconciler({
     ...engineAccess,
     graceSeconds: config.onDemandGraceSeconds,
+    recordingPaused: () => recordingsRef?.recordingPaused() ?? false,
     ...optional('intervalMs', intEnv(env, 'CAMSTACK_RECONCILE_MS')),
   });
   const ffmpegBin = engines.binaries.ffmpeg;
@@ -168,6 +174,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     verify: (url, options) => verifyStream(ffmpegBin, url, options),
     beforeVerify: () => reconciler.schedule(),
     extra: (id) => ({ viewers: extraViewers.get(id) ?? 0, transcoding: mjpeg?.isTranscoding(id) ?? false }),
+    recordingError: (id) => recordingsRef?.recordingError(id) ?? null,
     ...optional('pollIntervalMs', intEnv(env, 'CAMSTACK_STATUS_POLL_MS')),
   });
   mjpeg = new MjpegHub({
@@ -218,11 +225,27 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     pidDir: join(workDir, 'pids'),
     storageMaxBytes: config.storageMaxBytes,
     storageMinFreePercent: config.storageMinFreePercent,
+    onRecordingPausedChange: () => {
+      void reconciler.schedule();
+      void runtime.poll();
+    },
     ...optional('scanIntervalMs', intEnv(env, 'CAMSTACK_RECORDING_SCAN_MS')),
     ...optional('fullScanIntervalMs', intEnv(env, 'CAMSTACK_RECORDING_FULL_SCAN_MS')),
     ...optional('retentionIntervalMs', intEnv(env, 'CAMSTACK_RETENTION_MS')),
     ...optional('bufferSeconds', intEnv(env, 'CAMSTACK_BUFFER_SECONDS')),
   });
+  const thumbnails = new ThumbnailCache({
+    ffmpeg: ffmpegBin,
+    cacheDir: join(config.dataDir, 'thumbnails'),
+    recordings,
+    logger,
+  });
+  bus.on('recording.deleted', (e) => void thumbnails.forget(e.id));
+  const connectionTester = new ConnectionTester({
+    verify: (url, options, signal) => verifyStream(ffmpegBin, url, options, signal),
+    redact: (text) => redactor.redact(text),
+  });
+  recordingsRef = recordings;
   const homeAssistant = new HomeAssistantIntegration({
     config: config.integrations,
     env,
@@ -257,9 +280,10 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     plugins: [
       (a) => installGuard(a, guard),
       (a) => registerOpenApi(a, { version: pkg.version }),
-      (a) => recordingRoutes(a, { recordings, store }),
+      (a) => recordingRoutes(a, { recordings, store, thumbnails }),
       (a) => snapshotRoutes(a, { snapshots }),
-      (a) => cameraRoutes(a, { store, status: runtime }),
+      (a) => cameraRoutes(a, { store, status: runtime, tester: connectionTester }),
+      (a) => engineRoutes(a, { engine: (name) => engines.get(name) }),
       (a) =>
         liveRoutes(a, {
           store,

@@ -82,6 +82,49 @@ export const CameraInputSchema = Type.Object(
 );
 
 /**
+ * POST /api/cameras/test — a camera to try without saving it: the fields of a new camera, `id`
+ * optional. With the id of a configured camera the fields are merged over it (omitted ones keep
+ * their value, as in PUT), so an edit form can test what it would save.
+ */
+export const CameraPreviewInputSchema = Type.Object(
+  {
+    id: Type.Optional(
+      Type.String({
+        pattern: CAMERA_ID_PATTERN,
+        description: 'Optional. A configured camera id: test that camera with these changes.',
+      }),
+    ),
+    name: Type.Optional(fileFields.name),
+    source: Type.Optional(fileFields.source),
+    substream: cameraFields.substream,
+    username: cameraFields.username,
+    password: cameraFields.password,
+    enabled: cameraFields.enabled,
+    recording: cameraFields.recording,
+  },
+  { additionalProperties: false, description: 'A camera to test; nothing is saved.' },
+);
+
+const nullableNumber = Type.Union([Type.Number(), Type.Null()]);
+
+/** What a connection test found: stream facts, or the camera's own reason. */
+export const CameraTestResultSchema = Type.Object(
+  {
+    ok: Type.Boolean({ description: 'Video frames were read from the camera.' }),
+    reason: Type.Optional(
+      Type.String({ description: 'Why not, in words a person understands (never with credentials).' }),
+    ),
+    codec: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    width: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    height: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    fps: Type.Optional(nullableNumber),
+    audioCodec: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    durationMs: Type.Integer({ minimum: 0, description: 'How long the test took.' }),
+  },
+  { additionalProperties: false, description: 'The result of a connection test.' },
+);
+
+/**
  * PUT /api/cameras/:id — a partial update: fields not given keep their value. `id` may be
  * given only with the camera's own id (ids are immutable). `username`/`password`: omitted keeps,
  * null clears. A `source` equal to the (redacted) one the API returned keeps the stored URL.
@@ -173,6 +216,8 @@ export const OverviewSchema = Type.Object(
 
 export type CameraInput = Type.Static<typeof CameraInputSchema>;
 export type CameraUpdate = Type.Static<typeof CameraUpdateSchema>;
+export type CameraPreviewInput = Type.Static<typeof CameraPreviewInputSchema>;
+export type CameraTestResult = Type.Static<typeof CameraTestResultSchema>;
 export type RecordingInput = Type.Static<typeof RecordingInputSchema>;
 export type CameraView = Type.Static<typeof CameraViewSchema>;
 export type CameraWithStatus = Type.Static<typeof CameraWithStatusSchema>;

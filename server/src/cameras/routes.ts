@@ -10,7 +10,9 @@ import { ingressPrefix } from '../http/ingress.js';
 import {
   CameraIdParamsSchema,
   CameraInputSchema,
+  CameraPreviewInputSchema,
   CameraStatusSchema,
+  CameraTestResultSchema,
   CameraUpdateSchema,
   CameraViewSchema,
   type CameraWithStatus,
@@ -18,12 +20,15 @@ import {
   OverviewSchema,
   toCameraView,
 } from './api-schemas.js';
+import type { ConnectionTester } from './connection-test.js';
 import { type CameraStatus, type CameraStatusSource, initialStatus } from './status.js';
 import type { CameraStore } from './store.js';
 
 export interface CameraRoutesOptions {
   store: CameraStore;
   status: CameraStatusSource;
+  /** The dry-run connection test (`POST /api/cameras/test`); without it the route is not offered. */
+  tester?: ConnectionTester;
 }
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -32,6 +37,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   409: 'Conflict: duplicate id, a read-only camera (add-on configuration) or max_cameras reached.',
   413: 'Request body larger than 64 KiB.',
   415: 'Content-Type is not application/json.',
+  429: 'Other connection tests are running; try again in a few seconds.',
   500: 'Internal error, or the cameras file could not be written (nothing was changed).',
 };
 
@@ -95,6 +101,42 @@ export async function cameraRoutes(app: CamstackApp, options: CameraRoutesOption
         .send(toCameraView(camera));
     },
   );
+
+  const tester = options.tester;
+  if (tester) {
+    app.post(
+      '/api/cameras/test',
+      {
+        schema: {
+          tags: ['cameras'],
+          summary: 'Test a camera connection (dry run)',
+          description:
+            'Validates the camera like POST /api/cameras (the id is optional and may be taken) and reads a few ' +
+            'frames straight from the camera, within about 6 s. Nothing is saved and no engine is changed. With ' +
+            'the id of a configured camera the fields are merged over it as in PUT, so omitted credentials are the ' +
+            'stored ones — only while the source keeps its scheme, host and port. The answer is 200 either way: ' +
+            '`ok` with codec, size and frame rate, or the camera own reason ("401 Unauthorized from camera…"), ' +
+            'never with credentials.',
+          body: CameraPreviewInputSchema,
+          response: { 200: CameraTestResultSchema, ...errors(400, 413, 415, 429, 500) },
+        },
+      },
+      async (request, reply) => {
+        const camera = store.preview(request.body);
+        // The client gave up (closed the connection): stop FFmpeg rather than finish for nobody.
+        const gone = new AbortController();
+        const onClose = () => {
+          if (!reply.raw.writableFinished) gone.abort();
+        };
+        reply.raw.once('close', onClose);
+        try {
+          return await tester.test(camera, gone.signal);
+        } finally {
+          reply.raw.off('close', onClose);
+        }
+      },
+    );
+  }
 
   app.get(
     '/api/cameras/:id',

@@ -21,7 +21,10 @@ import { splitCredentials } from '../config/source.js';
 import type { EventBus } from '../events/bus.js';
 import { ApiError, type ApiProblem, summarizeProblems } from '../http/errors.js';
 import type { SecretRedactor } from '../log/redact.js';
-import { type CameraInput, type CameraUpdate, redactSourceForView } from './api-schemas.js';
+import { type CameraInput, type CameraPreviewInput, type CameraUpdate, redactSourceForView } from './api-schemas.js';
+
+/** The id a dry-run camera without one is validated under. */
+const PREVIEW_ID = 'connection_test';
 
 export interface CameraStoreOptions {
   /** Every configured camera (options first, then file), as loadConfig returned them. */
@@ -112,6 +115,41 @@ function applyFields(target: RawCamera, input: unknown, problems: ApiProblem[]):
   }
 }
 
+/**
+ * A stored camera with an update applied, in the file form (not yet validated): fields not given
+ * keep their value, a URL as the API showed it means "unchanged", credentials inside a new URL
+ * replace the stored ones (unless given explicitly as well, where they must agree —
+ * validateCameraConfig reports a conflict otherwise).
+ */
+function mergeUpdate(previous: Camera, input: unknown, problems: ApiProblem[]): RawCamera {
+  const raw: RawCamera = { ...cameraToFileForm(previous) };
+  const changes: RawCamera = isPlainObject(input) ? { ...input } : {};
+  for (const key of ['source', 'substream'] as const) {
+    const stored = previous[key];
+    if (stored !== null && changes[key] === redactSourceForView(stored)) delete changes[key];
+  }
+  for (const key of ['source', 'substream'] as const) {
+    const url = changes[key];
+    if (typeof url !== 'string') continue;
+    const split = splitCredentials(url);
+    if (split.username !== undefined && changes.username === undefined) delete raw.username;
+    if (split.password !== undefined && changes.password === undefined) delete raw.password;
+  }
+  applyFields(raw, isPlainObject(input) ? changes : input, problems);
+  raw.id = previous.id;
+  return raw;
+}
+
+/** `scheme://host:port` of a URL (no credentials, path or query), or null when it is not one. */
+function originOf(url: string): string | null {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return null;
+  }
+}
+
 export class CameraStore {
   readonly #file: string;
   readonly #maxCameras: number;
@@ -189,26 +227,7 @@ export class CameraStore {
           message: `cannot be changed (this camera is "${id}"); ids are permanent — add a new camera instead`,
         });
       }
-
-      const raw: RawCamera = { ...cameraToFileForm(previous) };
-      const changes: RawCamera = isPlainObject(input) ? { ...input } : {};
-      // A URL as the API showed it (credential query values masked) means "unchanged".
-      for (const key of ['source', 'substream'] as const) {
-        const stored = previous[key];
-        if (stored !== null && changes[key] === redactSourceForView(stored)) delete changes[key];
-      }
-      // Credentials inside a new URL replace the stored ones (unless given explicitly as well,
-      // where they must agree — validateCameraConfig reports a conflict otherwise).
-      for (const key of ['source', 'substream'] as const) {
-        const url = changes[key];
-        if (typeof url !== 'string') continue;
-        const split = splitCredentials(url);
-        if (split.username !== undefined && changes.username === undefined) delete raw.username;
-        if (split.password !== undefined && changes.password === undefined) delete raw.password;
-      }
-      applyFields(raw, isPlainObject(input) ? changes : input, problems);
-      raw.id = id;
-      const camera = this.#validate(raw, problems);
+      const camera = this.#validate(mergeUpdate(previous, input, problems), problems);
 
       if (isDeepStrictEqual(camera, previous)) return clone(previous);
       this.#registerPassword(camera, previous);
@@ -218,6 +237,37 @@ export class CameraStore {
       this.#bus.emit('camera.updated', { camera: clone(camera), previous: clone(previous) });
       return clone(camera);
     });
+  }
+
+  /**
+   * A camera as `input` describes it, validated like {@link add} but neither stored nor checked
+   * for a duplicate id (for a dry-run connection test). With the `id` of a configured camera the
+   * input is merged over it like {@link update} (read-only cameras too), so a form that leaves the
+   * password "unchanged" tests with the stored one — but stored credentials are only kept while
+   * the source still points at the same scheme, host and port: they never go anywhere else.
+   * 400 with every problem when invalid.
+   */
+  preview(input: CameraPreviewInput): Camera {
+    const problems: ApiProblem[] = [];
+    const id = isPlainObject(input) && typeof input.id === 'string' ? input.id : undefined;
+    const previous = id === undefined ? undefined : this.#cameras.get(id);
+    if (previous === undefined) {
+      const raw: RawCamera = {};
+      applyFields(raw, isPlainObject(input) ? { ...input, id: id ?? PREVIEW_ID } : input, problems);
+      return this.#validate(raw, problems);
+    }
+    const raw = mergeUpdate(previous, input, problems);
+    const sameOrigin = (key: 'source' | 'substream') => {
+      const before = previous[key];
+      const after = raw[key];
+      return before === null || typeof after !== 'string' || originOf(before) === originOf(after);
+    };
+    if (!sameOrigin('source') || !sameOrigin('substream')) {
+      const given = isPlainObject(input) ? input : {};
+      if (given.username === undefined && raw.username === previous.username) delete raw.username;
+      if (given.password === undefined && raw.password === previous.password) delete raw.password;
+    }
+    return this.#validate(raw, problems);
   }
 
   /** Delete a camera from the cameras file. 404 unknown, 409 read-only. */

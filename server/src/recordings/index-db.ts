@@ -279,6 +279,24 @@ export class RecordingIndex {
     return (this.#db.prepare('SELECT COALESCE(SUM(size), 0) AS s FROM recordings').get() as { s: number }).s;
   }
 
+  /** Bytes (all, and protected) and number of recordings per camera, cameras in name order. */
+  usageByCamera(): { camera: string; bytes: number; protectedBytes: number; recordings: number; clips: number }[] {
+    return this.#db
+      .prepare(
+        `SELECT camera, COALESCE(SUM(size), 0) AS bytes,
+           COALESCE(SUM(CASE WHEN protected = 1 THEN size ELSE 0 END), 0) AS protectedBytes,
+           COUNT(*) AS recordings, SUM(CASE WHEN type = 'clip' THEN 1 ELSE 0 END) AS clips
+         FROM recordings GROUP BY camera ORDER BY camera`,
+      )
+      .all() as unknown as {
+      camera: string;
+      bytes: number;
+      protectedBytes: number;
+      recordings: number;
+      clips: number;
+    }[];
+  }
+
   /** Runs `fn` in one transaction (rolled back if it throws). */
   transaction<T>(fn: () => T): T {
     this.#db.exec('BEGIN');

@@ -28,10 +28,14 @@ import {
   TimelineSchema,
 } from './schemas.js';
 import type { RecordingService } from './service.js';
+import { StorageReportSchema } from './storage.js';
+import type { ThumbnailCache } from './thumbnails.js';
 
 export interface RecordingRoutesOptions {
   recordings: RecordingService;
   store: Pick<CameraStore, 'get'>;
+  /** `GET /api/recordings/:rid/thumbnail.jpg`; without it the route is not offered. */
+  thumbnails?: ThumbnailCache;
 }
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -51,6 +55,7 @@ function errors(...codes: number[]): Record<number, typeof ApiErrorSchema> {
 }
 
 const VIDEO = Type.String({ description: 'The MP4 (video/mp4).' });
+const JPEG = Type.String({ description: 'The JPEG (image/jpeg).' });
 
 /** `1d`, `12h`, `30m`, `45s` → milliseconds. */
 export function parseWithin(text: string): number {
@@ -190,6 +195,47 @@ export async function recordingRoutes(app: CamstackApp, options: RecordingRoutes
       },
     },
     async (request) => recordings.get(request.params.rid),
+  );
+
+  const thumbnails = options.thumbnails;
+  if (thumbnails) {
+    app.get(
+      '/api/recordings/:rid/thumbnail.jpg',
+      {
+        schema: {
+          tags: ['recordings'],
+          summary: 'A thumbnail of a recording',
+          description:
+            'Its first keyframe as a JPEG at most 320 pixels wide, made once and then cached. 409 while a clip is ' +
+            'still being recorded.',
+          params: RidParamsSchema,
+          response: { 200: JPEG, ...errors(400, 404, 409, 500, 502) },
+        },
+      },
+      async (request, typedReply) => {
+        const jpeg = await thumbnails.get(request.params.rid);
+        return raw(typedReply)
+          .code(200)
+          .header('content-type', 'image/jpeg')
+          .header('cache-control', 'private, max-age=86400')
+          .send(jpeg);
+      },
+    );
+  }
+
+  app.get(
+    '/api/storage',
+    {
+      schema: {
+        tags: ['recordings'],
+        summary: 'Storage used by recordings',
+        description:
+          'Bytes per camera (all, and protected), recordings per camera, the media disk size and free space, and ' +
+          'the storage limits (storage_max_gb, storage_min_free_percent) beyond which the oldest recordings go.',
+        response: { 200: StorageReportSchema, ...errors(500) },
+      },
+    },
+    async () => recordings.storage(),
   );
 
   app.get(
@@ -355,7 +401,7 @@ export async function recordingRoutes(app: CamstackApp, options: RecordingRoutes
       const result = await recordings.startClip(request.params.id, {
         preRoll: body.preRoll,
         duration: body.duration,
-        trigger: 'api',
+        trigger: body.trigger ?? 'api',
       });
       return reply.code(result.extended ? 200 : 201).send(result);
     },

@@ -79,6 +79,7 @@ import {
   type RetentionSettings,
   type Span,
 } from './retention.js';
+import { type StorageReport, storageReport } from './storage.js';
 import type { DeletionReason } from './types.js';
 
 export const MAX_PRE_ROLL_SECONDS = 300;
@@ -184,6 +185,14 @@ export interface RecordingServiceOptions {
   now?: () => number;
   /** Disk size and free space of the media folder (tests replace it). */
   diskUsage?: (dir: string) => Promise<{ totalBytes: number; freeBytes: number } | null>;
+  /**
+   * Below this much free space on the media disk recording pauses (rather than MediaMTX failing to
+   * write mid-fragment and leaving empty files), until twice as much is free again. Default: 64 MiB,
+   * or 5 % of a smaller disk. The storage limits normally keep the disk from getting here.
+   */
+  reserveBytes?: number;
+  /** Called when recording pauses for lack of space, or resumes. */
+  onRecordingPausedChange?: (paused: boolean) => void;
 }
 
 interface ActiveClip {
@@ -270,6 +279,8 @@ export class RecordingService {
   #queue: Promise<unknown> = Promise.resolve();
   #timers: NodeJS.Timeout[] = [];
   #ticking = false;
+  /** Why recording is paused (the media disk is full), or null while it records. */
+  #diskFull: string | null = null;
   #lastFull = 0;
   #started = false;
   #stopped = false;
@@ -367,8 +378,9 @@ export class RecordingService {
       const full = this.#now() - this.#lastFull >= (this.#o.fullScanIntervalMs ?? 60_000);
       await this.#locked(async () => {
         const grew = await this.#scan(full);
-        if (grew) await this.#enforceStorage(await this.#context());
+        if (grew || this.#diskFull !== null) await this.#enforceStorage(await this.#context());
       });
+      await this.#checkDiskSpace();
     } catch (err) {
       this.#log.warn({ err: message(err) }, 'recordings scan failed');
     } finally {
@@ -376,11 +388,48 @@ export class RecordingService {
     }
   }
 
+  /** Whether recording is paused because the media disk is full. */
+  recordingPaused(): boolean {
+    return this.#diskFull !== null;
+  }
+
+  /** Why a recorded camera is not recording right now (the media disk is full), or null. */
+  recordingError(camera: string): string | null {
+    if (this.#diskFull === null) return null;
+    const cam = this.#cameraList().find((c) => c.id === camera);
+    return cam?.enabled && isRecorded(cam) ? this.#diskFull : null;
+  }
+
+  /**
+   * Pauses recording when the media disk is (nearly) full, and resumes it once twice the reserve
+   * is free again (deleting files, a larger disk, or the storage limits having freed space).
+   */
+  async #checkDiskSpace(): Promise<void> {
+    const usage = await (this.#o.diskUsage ?? defaultDiskUsage)(this.#mediaDir);
+    if (usage === null || this.#stopped) return;
+    const reserve = this.#o.reserveBytes ?? Math.min(64 * 1024 * 1024, Math.floor(usage.totalBytes * 0.05));
+    const mb = (n: number) => `${Math.round(n / 1e5) / 10} MB`;
+    if (this.#diskFull === null && usage.freeBytes < reserve) {
+      this.#diskFull =
+        `media disk full: ${mb(usage.freeBytes)} free of ${mb(usage.totalBytes)}; recording is paused until ` +
+        `${mb(2 * reserve)} are free (delete files, protect fewer clips, or lower retention or storage_max_gb)`;
+      this.#log.error({ freeBytes: usage.freeBytes, totalBytes: usage.totalBytes, reserve }, this.#diskFull);
+      this.#o.onRecordingPausedChange?.(true);
+    } else if (this.#diskFull !== null && usage.freeBytes >= 2 * reserve) {
+      this.#diskFull = null;
+      this.#log.warn(
+        { freeBytes: usage.freeBytes },
+        `media disk has ${mb(usage.freeBytes)} free again: recording resumes`,
+      );
+      this.#o.onRecordingPausedChange?.(false);
+    }
+  }
+
   /** Runs a full scan now (tests, and after an external change). */
   scanNow(): Promise<void> {
     return this.#locked(async () => {
       await this.#scan(true);
-    });
+    }).then(() => this.#checkDiskSpace());
   }
 
   /** Runs a retention and storage pass now. */
@@ -832,6 +881,15 @@ export class RecordingService {
       url: hasFile ? `/api/recordings/${rid}/video` : null,
       expiresAt: exp ? iso(exp.at) : null,
     };
+  }
+
+  /** Bytes per camera (all, protected), the media disk and the storage limits (GET /api/storage). */
+  async storage(): Promise<StorageReport> {
+    const disk = await (this.#o.diskUsage ?? defaultDiskUsage)(this.#mediaDir);
+    return storageReport(this.#index.usageByCamera(), this.#cameraList(), disk, {
+      maxBytes: this.#o.storageMaxBytes ?? 0,
+      minFreePercent: this.#o.storageMinFreePercent ?? 0,
+    });
   }
 
   list(filter: ListFilter): { items: RecordingView[]; total: number } {
