@@ -46,6 +46,15 @@ describe('engine plan', () => {
     assert.equal(p.record, true);
   });
 
+  it('while recording is paused (disk full) a recorded camera is still pulled but not recorded', () => {
+    const p = mediamtxPathFor(cam({ recording: { ...cam().recording, continuous: true } }), {
+      ...opts,
+      recordingPaused: true,
+    });
+    assert.equal(p.sourceOnDemand, false);
+    assert.equal(p.record, false);
+  });
+
   it('a camera with a pre-roll buffer is always pulled and recorded (rolling buffer), even if not continuous', () => {
     const p = mediamtxPathFor(cam({ recording: { ...cam().recording, preRollSeconds: 5 } }), opts);
     assert.equal(p.sourceOnDemand, false);

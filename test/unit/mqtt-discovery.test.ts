@@ -216,7 +216,12 @@ describe('MQTT state payloads', () => {
       storage_bytes: 1234,
       last_clip_at: '2026-01-01T10:00:00.000Z',
       last_error: null,
+      recording_error: null,
     });
+    const full = cameraState(camera, { ...status, recording: false, recordingError: 'media disk full' }, undefined);
+    assert.equal(full.recording_error, 'media disk full', 'the reason recording stopped');
+    assert.equal(full.last_error, 'media disk full', 'also as the last error');
+    assert.equal(full.recording, 'ON', 'the switch still says what was asked');
     const idle = cameraState({ enabled: true, recording: { continuous: false } }, undefined, undefined);
     assert.equal(idle.status, 'idle');
     assert.equal(idle.recording, 'OFF');

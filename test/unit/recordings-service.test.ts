@@ -546,3 +546,33 @@ describe('retention and the storage cap on real files', () => {
     }
   });
 });
+
+describe('a full media disk', () => {
+  it('pauses recording below the reserve with the reason per recorded camera, and resumes at twice the reserve', async () => {
+    const dir = mkdtempSync(join(root, 'full-'));
+    const disk = { totalBytes: 1e9, freeBytes: 1e6 };
+    const changes: boolean[] = [];
+    const cams = [camera('a'), camera('b', { continuous: false })];
+    const h = await harness(dir, cams, {
+      diskUsage: async () => ({ ...disk }),
+      onRecordingPausedChange: (paused) => changes.push(paused),
+    });
+    try {
+      await h.service.scanNow();
+      assert.equal(h.service.recordingPaused(), true);
+      assert.match(h.service.recordingError('a') ?? '', /media disk full: 1 MB free of 1000 MB/);
+      assert.equal(h.service.recordingError('b'), null, 'a camera that is not recorded has nothing to report');
+      // Reserve: 5 % of this 1 GB disk (50 MB, less than 64 MiB); resume only from 100 MB free.
+      disk.freeBytes = 60e6;
+      await h.service.scanNow();
+      assert.equal(h.service.recordingPaused(), true, 'no flapping just above the reserve');
+      disk.freeBytes = 101e6;
+      await h.service.scanNow();
+      assert.equal(h.service.recordingPaused(), false);
+      assert.equal(h.service.recordingError('a'), null);
+      assert.deepEqual(changes, [true, false]);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -38,6 +38,11 @@ export interface PlanPorts {
 export interface PlanOptions {
   ports: PlanPorts;
   graceSeconds: number;
+  /**
+   * The media disk is full: MediaMTX records nothing (the cameras are still pulled, so live view
+   * goes on and recording resumes at once when space returns).
+   */
+  recordingPaused?: boolean;
 }
 
 /** The MediaMTX path configuration we manage (the keys we compare when reconciling). */
@@ -108,7 +113,7 @@ export function mediamtxPathFor(camera: Camera, opts: PlanOptions): MediamtxPath
     sourceOnDemandStartTimeout: '10s',
     sourceOnDemandCloseAfter: `${opts.graceSeconds}s`,
     rtspTransport: camera.sourceType === 'rtsp' || transcoded ? 'tcp' : 'automatic',
-    record: recorded,
+    record: recorded && !opts.recordingPaused,
   };
 }
 

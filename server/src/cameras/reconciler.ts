@@ -8,6 +8,8 @@ import { buildEnginePlan, diffMaps, type EngineAccess, samePathConf } from './en
 export interface ReconcilerDeps extends EngineAccess {
   graceSeconds: number;
   intervalMs?: number;
+  /** Recording is paused (media disk full): paths are pulled but not recorded. */
+  recordingPaused?: () => boolean;
 }
 
 export interface ReconcileResult {
@@ -78,7 +80,11 @@ export class EngineReconciler {
   /** One pass over both engines. Returns what changed (null for an engine that is not running). */
   async reconcileOnce(): Promise<ReconcileResult> {
     const d = this.#deps;
-    const plan = buildEnginePlan(d.cameras(), { ports: d.ports, graceSeconds: d.graceSeconds });
+    const plan = buildEnginePlan(d.cameras(), {
+      ports: d.ports,
+      graceSeconds: d.graceSeconds,
+      recordingPaused: d.recordingPaused?.() ?? false,
+    });
     const result: ReconcileResult = { mediamtx: null, go2rtc: null };
 
     if (d.engineRunning('mediamtx')) {

@@ -18,6 +18,8 @@ export interface CameraStatePayload {
   /** ISO 8601 with offset, or null. */
   last_clip_at: string | null;
   last_error: string | null;
+  /** Why recording is not writing although it is on (e.g. the media disk is full), or null. */
+  recording_error: string | null;
 }
 
 export interface CameraStorageFacts {
@@ -52,7 +54,8 @@ export function cameraState(
     recording: camera.recording.continuous ? 'ON' : 'OFF',
     storage_bytes: storage?.bytes ?? null,
     last_clip_at: storage?.lastClipAt ?? null,
-    last_error: status?.lastError ?? null,
+    last_error: status?.lastError ?? status?.recordingError ?? null,
+    recording_error: camera.enabled ? (status?.recordingError ?? null) : null,
   };
 }
 
