@@ -11,7 +11,8 @@
  * cameras are reported apart and are not Camstack's cost.
  *
  * Env: BENCH_SCALE_CAMERAS (default 16), BENCH_SCALE_VIEWERS (default 4), BENCH_SCALE_SECONDS
- * (measured window, default 180). Results go to docs/benchmarks.md ("Scale").
+ * (measured window, default 180), BENCH_SCALE_NODE_OPTIONS (flags for the server's Node, e.g.
+ * `--max-semi-space-size=4` to compare memory against CPU). Results go to docs/benchmarks.md ("Scale").
  */
 import { execFileSync } from 'node:child_process';
 import { totalmem } from 'node:os';
@@ -57,7 +58,10 @@ const sp = await startServerProcess({
     log_level: 'info',
     cameras: names.map((id) => ({ id, name: id, source: sim.url(id), recording: { continuous: true } })),
   },
-  env: { CAMSTACK_SEGMENT_SECONDS: String(SEGMENT_S) },
+  env: {
+    CAMSTACK_SEGMENT_SECONDS: String(SEGMENT_S),
+    ...(process.env.BENCH_SCALE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SCALE_NODE_OPTIONS } : {}),
+  },
 });
 const browser = await launchChromium();
 try {
@@ -140,6 +144,7 @@ try {
     '',
     `machine: ${machineLine()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM; CPU ${cpuModel()}; load ${load0} → ${load1}`,
     `cameras: ${CAMERAS} × ${SPEC.height}p${SPEC.fps} H.264 ${source.kbps.toFixed(0)} kbit/s (looped with -c copy), 24/7 recording, ${SEGMENT_S} s segments`,
+    `server Node flags: ${process.env.BENCH_SCALE_NODE_OPTIONS || '(none)'}`,
     `viewers: ${viewers.map((v) => `${v.mode} ${v.camera}`).join(', ')}; window ${wall.toFixed(0)} s`,
     '',
     '| process | CPU s | % of one core | per camera | RSS mean MiB | RSS max MiB | fds |',
