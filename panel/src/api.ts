@@ -8,125 +8,23 @@
  * the server, so they are restated here rather than imported.
  */
 
-export type CameraState = 'idle' | 'connecting' | 'streaming' | 'offline' | 'error';
-export type SourceType = 'rtsp' | 'rtsps' | 'rtmp' | 'http-mjpeg' | 'http-jpeg' | 'ffmpeg-test';
+import type {
+  CameraInput,
+  CameraStatus,
+  CameraTestResult,
+  CameraView,
+  ClipStart,
+  EngineView,
+  ExpiringItem,
+  Health,
+  Problem,
+  RecordingList,
+  RecordingView,
+  StorageReport,
+  Timeline,
+} from './api-types.js';
 
-export interface RecordingSettings {
-  continuous: boolean;
-  retainDays: number;
-  clipRetainDays: number;
-  preRollSeconds: number;
-  clipSeconds: number;
-}
-
-export interface CameraView {
-  id: string;
-  name: string;
-  source: string;
-  substream: string | null;
-  hasCredentials: boolean;
-  enabled: boolean;
-  sourceType: SourceType;
-  origin: 'options' | 'file';
-  readOnly: boolean;
-  recording: RecordingSettings;
-}
-
-export interface CameraStatus {
-  id: string;
-  state: CameraState;
-  viewers: number;
-  uptimeSeconds: number;
-  lastFrameAt: string | null;
-  bitrateKbps: number | null;
-  fps: number | null;
-  codec: string | null;
-  resolution: string | null;
-  transcoding: boolean;
-  recording: boolean;
-  lastError: string | null;
-}
-
-export interface CameraInput {
-  id?: string;
-  name?: string;
-  source?: string;
-  substream?: string | null;
-  username?: string | null;
-  password?: string | null;
-  enabled?: boolean;
-  recording?: Partial<RecordingSettings>;
-}
-
-export type EngineState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopping' | 'stopped';
-export interface EngineHealth {
-  state: EngineState;
-  pid: number | null;
-  restarts: number;
-  lastError: string | null;
-}
-export interface Health {
-  status: 'ok' | 'degraded';
-  version: string;
-  uptimeSeconds: number;
-  engines: { go2rtc: EngineHealth; mediamtx: EngineHealth };
-  reasons: string[];
-}
-
-export interface RecordingView {
-  id: string;
-  type: 'segment' | 'clip';
-  camera: string;
-  start: string;
-  end: string;
-  durationSeconds: number;
-  size: number;
-  protected: boolean;
-  inProgress: boolean;
-  trigger: string | null;
-  kind: 'continuous' | 'buffer' | null;
-  path: string | null;
-  url: string | null;
-  expiresAt: string | null;
-}
-
-export interface RecordingList {
-  items: RecordingView[];
-  total: number;
-}
-
-export interface Span {
-  start: string;
-  end: string;
-}
-
-export interface Timeline {
-  camera: string;
-  day: string;
-  from: string;
-  to: string;
-  recordedSeconds: number;
-  ranges: Span[];
-  gaps: Span[];
-  clips: RecordingView[];
-}
-
-export interface ExpiringItem {
-  recording: RecordingView;
-  expiresAt: string;
-  reason: 'retention' | 'buffer' | 'storage' | 'user' | 'missing';
-}
-
-export interface ClipStart {
-  clip: RecordingView;
-  extended: boolean;
-  preRollSeconds: number;
-}
-
-export interface Problem {
-  field: string;
-  message: string;
-}
+export type * from './api-types.js';
 
 /** Any non-2xx answer: the API's one error shape, `problems` naming the fields. */
 export class ApiError extends Error {
@@ -193,6 +91,10 @@ export const api = {
   addCamera: (input: CameraInput) => request<CameraView>('POST', 'api/cameras', input),
   updateCamera: (id: string, input: CameraInput) => request<CameraView>('PUT', `api/cameras/${enc(id)}`, input),
   removeCamera: (id: string) => request<void>('DELETE', `api/cameras/${enc(id)}`),
+  testCamera: (input: CameraInput, signal?: AbortSignal) =>
+    request<CameraTestResult>('POST', 'api/cameras/test', input, signal),
+  restartEngine: (name: 'go2rtc' | 'mediamtx') => request<EngineView>('POST', `api/engines/${enc(name)}/restart`),
+  storage: (signal?: AbortSignal) => request<StorageReport>('GET', 'api/storage', undefined, signal),
   cameraStatus: (id: string) => request<CameraStatus>('GET', `api/cameras/${enc(id)}/status`),
   startClip: (id: string, body: { preRoll?: number; duration?: number }) =>
     request<ClipStart>('POST', `api/cameras/${enc(id)}/clips`, body),
@@ -231,5 +133,6 @@ export const urls = {
   mjpeg: (id: string) => `api/cameras/${enc(id)}/mjpeg`,
   export: (id: string, from: Date, to: Date) =>
     `api/cameras/${enc(id)}/export.mp4${query({ from: from.toISOString(), to: to.toISOString() })}`,
+  thumbnail: (rid: string) => `api/recordings/${enc(rid)}/thumbnail.jpg`,
   video: (rid: string, download = false) => `api/recordings/${enc(rid)}/video${download ? '?download=1' : ''}`,
 };

@@ -144,13 +144,17 @@ describe('panel: recording browser', { timeout: 600_000 }, () => {
     // Retention of 1 day: everything here expires within a day.
     await page.locator('.badge-expiring').waitFor();
     assert.equal(await row.locator('.chip.expiring').count(), 1);
-    // The thumbnail is a frame of the recording (loaded once the row is on screen).
+    // The thumbnail: the server's JPEG of the first keyframe, loaded lazily once the row is near.
     await row.scrollIntoViewIfNeeded();
-    await eventually('a thumbnail frame', 20_000, async () => {
-      const ready = await row
-        .locator('camstack-recording-thumb video')
-        .evaluate((v) => (v as unknown as { readyState: number }).readyState);
-      assert.ok(ready >= 2, `readyState ${ready}`);
+    const thumb = row.locator('camstack-recording-thumb img');
+    assert.equal(await thumb.getAttribute('loading'), 'lazy');
+    assert.equal(await thumb.getAttribute('src'), `api/recordings/${rid}/thumbnail.jpg`, 'a relative URL');
+    await eventually('a thumbnail picture', 30_000, async () => {
+      const size = await thumb.evaluate((img) => {
+        const i = img as unknown as { complete: boolean; naturalWidth: number; naturalHeight: number };
+        return i.complete ? [i.naturalWidth, i.naturalHeight] : [0, 0];
+      });
+      assert.deepEqual(size, [320, 180]);
     });
 
     await row.locator('button.protect').click();
@@ -183,6 +187,38 @@ describe('panel: recording browser', { timeout: 600_000 }, () => {
       assert.equal(await row.count(), 0);
       assert.equal((await fetch(`${rig.sp.baseUrl}/api/recordings/${rid}`)).status, 404);
     });
+  });
+
+  it('recording browser: a clip made elsewhere appears without a reload (events), with its trigger and thumbnail', async () => {
+    const { page } = await rig.open('recordings?camera=front_door&clips=1');
+    await page.locator('camstack-timeline .range').first().waitFor();
+    // Nothing but the events may bring the clip in: no reload, and the page stays the same document.
+    await page.evaluate(() => {
+      (globalThis as unknown as { __sameDocument: boolean }).__sameDocument = true;
+    });
+    const started = await rig.api<{ clip: { id: string } }>('/api/cameras/front_door/clips', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ duration: 2, trigger: 'doorbell' }),
+    });
+    const row = page.locator(`li[data-rid="${started.clip.id}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    await eventually('the clip saved, shown with its trigger', 90_000, async () => {
+      assert.equal(await row.locator('.chip.connecting').count(), 0, 'no longer recording');
+      assert.match((await row.textContent()) ?? '', /Clip · doorbell/);
+    });
+    const thumb = row.locator('camstack-recording-thumb img');
+    await row.scrollIntoViewIfNeeded();
+    await eventually('its thumbnail', 30_000, async () => {
+      const w = await thumb.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
+      assert.ok(w > 0, `naturalWidth ${w}`);
+    });
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument),
+      true,
+      'not reloaded',
+    );
+    assert.deepEqual(await cspViolations(page), []);
   });
 });
 /** Waits until the recording player shows frames, then grabs one. */

@@ -495,10 +495,15 @@ export interface PanelRig {
 }
 
 /** Builds the panel if needed and starts everything a panel test needs; `close()` stops it all. */
-export async function startPanelRig(opts: { cameras: RigCamera[]; env?: Record<string, string> }): Promise<PanelRig> {
+export async function startPanelRig(opts: {
+  cameras: RigCamera[];
+  env?: Record<string, string>;
+  /** The synthetic cameras want these credentials (the rig's cameras are added with them). */
+  auth?: { user: string; pass: string };
+}): Promise<PanelRig> {
   buildPanel();
   const [rtspPort, apiPort] = (await freePorts(2)) as [number, number];
-  const sim = new SyntheticCameraServer({ rtspPort, apiPort });
+  const sim = new SyntheticCameraServer({ rtspPort, apiPort, ...(opts.auth ? { auth: opts.auth } : {}) });
   const contexts: BrowserContext[] = [];
   let sp: ServerProcess | undefined;
   let browser: Browser | undefined;
@@ -525,6 +530,7 @@ export async function startPanelRig(opts: { cameras: RigCamera[]; env?: Record<s
         id: c.id,
         name: c.name,
         source: sim.url(c.sim),
+        ...(opts.auth ? { username: opts.auth.user, password: opts.auth.pass } : {}),
         ...(c.recording ? { recording: c.recording } : {}),
       });
     }

@@ -63,8 +63,9 @@ export function windowFrom(ranges: { start: string; end: string }[], at: number,
 @customElement('camstack-recording-thumb')
 export class CamstackRecordingThumb extends LitElement {
   @property() rid = '';
-  @state() private inView = false;
-  #observer: IntersectionObserver | null = null;
+  /** A clip still being recorded has no picture yet. */
+  @property({ type: Boolean }) pending = false;
+  @state() private failed = false;
 
   static override styles = css`
     :host {
@@ -79,12 +80,11 @@ export class CamstackRecordingThumb extends LitElement {
       overflow: hidden;
       flex: none;
     }
-    video {
+    img {
       width: 100%;
       height: 100%;
       object-fit: cover;
       display: block;
-      background: #000;
     }
     .icon {
       width: 28px;
@@ -93,32 +93,18 @@ export class CamstackRecordingThumb extends LitElement {
     }
   `;
 
-  override connectedCallback(): void {
-    super.connectedCallback();
-    this.#observer = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting)) {
-        this.inView = true;
-        this.#observer?.disconnect();
-      }
-    });
-    this.#observer.observe(this);
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.#observer?.disconnect();
-    const v = this.renderRoot.querySelector('video');
-    if (v) {
-      v.removeAttribute('src');
-      v.load();
-    }
+  protected override willUpdate(changed: PropertyValues): void {
+    if (changed.has('rid') || changed.has('pending')) this.failed = false;
   }
 
   protected override render() {
-    // A frame of the recording itself (the API has no thumbnail endpoint): metadata + one frame.
-    return this.inView
-      ? html`<video muted preload="metadata" playsinline aria-hidden="true" src="${urls.video(this.rid)}#t=0.5"></video>`
-      : icon(mdiFilmstrip);
+    // The server's cached JPEG of the first keyframe; the browser loads it when it scrolls near.
+    return this.pending || this.failed || !this.rid
+      ? icon(mdiFilmstrip)
+      : html`<img loading="lazy" decoding="async" alt="" width="128" height="72" src=${urls.thumbnail(this.rid)}
+          @error=${() => {
+            this.failed = true;
+          }} />`;
   }
 }
 
@@ -769,7 +755,7 @@ export class CamstackRecordings extends LitElement {
     const end = new Date(r.end);
     const expiresAt = this.expiring.get(r.id);
     return html`<li data-rid=${r.id} data-type=${r.type} data-protected=${String(r.protected)}>
-      <camstack-recording-thumb rid=${r.id}></camstack-recording-thumb>
+      <camstack-recording-thumb rid=${r.id} ?pending=${r.inProgress && r.type === 'clip'}></camstack-recording-thumb>
       <div class="info">
         <div class="when">${fmtTime(start)} – ${fmtTime(end)} <span class="muted">(${fmtDuration(r.durationSeconds)})</span></div>
         <div class="meta">

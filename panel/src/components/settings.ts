@@ -1,34 +1,39 @@
 /**
  * `<camstack-settings>`: cameras (add, edit, remove — the API's validation problems shown next to
- * their fields), each camera's retention, the engines' health, and storage use per camera as
- * bars. After saving, a camera's row follows its live status (connecting → streaming, or offline
- * with the camera's own reason): that is the connection test until the API has a dry-run check.
+ * their fields; "Test connection" asks the camera before anything is saved), each camera's
+ * retention, the engines' health with a restart per engine, and storage use as a picture: the
+ * media disk with the storage cap and the minimum free space marked, and a bar per camera.
  */
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
-import { ApiError, api, type CameraInput, type CameraView, type EngineHealth, type Problem } from '../api.js';
+import {
+  ApiError,
+  api,
+  type CameraTestResult,
+  type CameraView,
+  type EngineHealth,
+  type Problem,
+  type StorageReport,
+} from '../api.js';
+import { type FormValues, formToInput, formToTestInput } from '../camera-form.js';
 import { fmtBytes, fmtDuration, STATE_LABEL } from '../format.js';
-import { icon, mdiCameraPlus, mdiDelete, mdiHarddisk, mdiLock, mdiPencil, mdiRefresh } from '../icons.js';
+import {
+  icon,
+  mdiCameraPlus,
+  mdiDelete,
+  mdiHarddisk,
+  mdiLanConnect,
+  mdiLock,
+  mdiPencil,
+  mdiRefresh,
+  mdiRestart,
+} from '../icons.js';
+import { cameraBars, describeTest, diskPicture } from '../storage.js';
 import { StoreController, store } from '../store.js';
 import { styleProps } from '../style-props.js';
 import { shared, tokens } from '../theme.js';
 import type { CamstackConfirm } from './confirm.js';
 import './confirm.js';
-
-interface FormValues {
-  id: string;
-  name: string;
-  source: string;
-  substream: string;
-  username: string;
-  password: string;
-  enabled: boolean;
-  continuous: boolean;
-  retainDays: string;
-  clipRetainDays: string;
-  preRollSeconds: string;
-  clipSeconds: string;
-}
 
 const EMPTY: FormValues = {
   id: '',
@@ -61,36 +66,6 @@ const FIELD_OF: Record<string, keyof FormValues> = {
   'recording.clipSeconds': 'clipSeconds',
 };
 
-interface StorageRow {
-  camera: string;
-  bytes: number;
-  protectedBytes: number;
-  count: number;
-}
-
-/** Pure: what the form sends. Numbers stay as typed when they are not numbers (the API says why). */
-export function formToInput(v: FormValues, editing: CameraView | null): CameraInput {
-  const num = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : (s as unknown as number));
-  const input: CameraInput = {
-    name: v.name,
-    source: v.source,
-    enabled: v.enabled,
-    recording: {
-      continuous: v.continuous,
-      retainDays: num(v.retainDays),
-      clipRetainDays: num(v.clipRetainDays),
-      preRollSeconds: num(v.preRollSeconds),
-      clipSeconds: num(v.clipSeconds),
-    },
-  };
-  if (!editing) input.id = v.id;
-  if (v.substream.trim() !== '') input.substream = v.substream.trim();
-  else if (editing?.substream) input.substream = null;
-  if (v.username !== '') input.username = v.username;
-  if (v.password !== '') input.password = v.password;
-  return input;
-}
-
 @customElement('camstack-settings')
 export class CamstackSettings extends LitElement {
   readonly #store = new StoreController(this);
@@ -101,8 +76,13 @@ export class CamstackSettings extends LitElement {
   @state() private formError = '';
   @state() private saving = false;
   @state() private notice = '';
-  @state() private storage: StorageRow[] | null = null;
+  @state() private storage: StorageReport | null = null;
   @state() private storageError = '';
+  /** The last connection test of the form: null none, 'running', or its result. */
+  @state() private testing: CameraTestResult | 'running' | null = null;
+  /** Engines being restarted. */
+  @state() private restarting = new Set<string>();
+  #testAbort: AbortController | null = null;
   @query('camstack-confirm') private confirm!: CamstackConfirm;
   #storageVersion = -1;
 
@@ -293,6 +273,61 @@ export class CamstackSettings extends LitElement {
       .swatch.protected {
         background: var(--cs-protected);
       }
+      .swatch.other,
+      .bar-fill.other {
+        background: var(--cs-text2);
+        opacity: 0.45;
+      }
+      .disk {
+        margin-bottom: 16px;
+      }
+      .disk-bar {
+        position: relative;
+        height: 20px;
+        border-radius: 6px;
+        background: var(--cs-bg2);
+        display: flex;
+      }
+      .disk-bar > .bar-fill:first-child {
+        border-radius: 6px 0 0 6px;
+      }
+      .mark {
+        position: absolute;
+        top: -4px;
+        bottom: -4px;
+        width: 0;
+        border-left: 2px solid var(--cs-error);
+      }
+      .mark.min-free {
+        border-left: 2px dashed var(--cs-text);
+      }
+      .swatch-line {
+        display: inline-block;
+        width: 0;
+        height: 12px;
+        margin-right: 6px;
+        vertical-align: middle;
+        border-left: 2px solid var(--cs-error);
+      }
+      .swatch-line.min-free {
+        border-left: 2px dashed var(--cs-text);
+      }
+      .test-result {
+        font-size: 13px;
+        min-height: 0;
+      }
+      .test-result.ok {
+        color: var(--cs-success);
+      }
+      .test-result.fail {
+        color: var(--cs-error);
+      }
+      .engine .spacer {
+        flex: 1;
+      }
+      .engine button.restart {
+        font-size: 13px;
+      }
     `,
   ];
 
@@ -305,32 +340,55 @@ export class CamstackSettings extends LitElement {
 
   async #loadStorage(): Promise<void> {
     try {
-      const rows: StorageRow[] = [];
-      for (const cam of store.cameras) {
-        const row: StorageRow = { camera: cam.id, bytes: 0, protectedBytes: 0, count: 0 };
-        // Paged: at most 20 000 recordings per camera are summed (the API has no usage endpoint yet).
-        for (let offset = 0; offset < 20_000; offset += 1000) {
-          const page = await api.recordings({ camera: cam.id, limit: 1000, offset });
-          for (const r of page.items) {
-            row.bytes += r.size;
-            row.count++;
-            if (r.protected) row.protectedBytes += r.size;
-          }
-          if (offset + page.items.length >= page.total || page.items.length === 0) break;
-        }
-        rows.push(row);
-      }
-      this.storage = rows;
+      this.storage = await api.storage();
       this.storageError = '';
     } catch (err) {
       this.storageError =
         err instanceof ApiError && err.status === 404
-          ? 'This server has no recordings API.'
+          ? 'This server reports no storage use.'
           : `Storage use unknown: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
 
+  /** Asks the camera as the form describes it; nothing is saved. */
+  async #testConnection(): Promise<void> {
+    const editing = this.editing && this.editing !== 'new' ? (store.camera(this.editing) ?? null) : null;
+    this.#testAbort?.abort();
+    const abort = new AbortController();
+    this.#testAbort = abort;
+    this.testing = 'running';
+    this.errors = {};
+    this.formError = '';
+    try {
+      const result = await api.testCamera(formToTestInput(this.values, editing), abort.signal);
+      if (this.#testAbort === abort) this.testing = result;
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      this.testing = null;
+      this.#showProblems(err);
+    }
+  }
+
+  async #restartEngine(name: 'go2rtc' | 'mediamtx'): Promise<void> {
+    const what = name === 'go2rtc' ? 'Live views reconnect' : 'Cameras and recording pause for a few seconds';
+    if (!(await this.confirm.ask(`Restart ${name}? ${what}.`, 'Restart'))) return;
+    this.restarting = new Set([...this.restarting, name]);
+    try {
+      const e = await api.restartEngine(name);
+      this.notice = `${name} restarted: ${e.state}${e.pid ? `, pid ${e.pid}` : ''}.`;
+      await store.refreshHealth();
+    } catch (err) {
+      this.notice = '';
+      this.formError = `${name} not restarted: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      const next = new Set(this.restarting);
+      next.delete(name);
+      this.restarting = next;
+    }
+  }
+
   #startAdd(): void {
+    this.#endTest();
     this.editing = 'new';
     this.values = { ...EMPTY };
     this.errors = {};
@@ -339,6 +397,7 @@ export class CamstackSettings extends LitElement {
   }
 
   #startEdit(cam: CameraView): void {
+    this.#endTest();
     this.editing = cam.id;
     this.values = {
       id: cam.id,
@@ -359,7 +418,14 @@ export class CamstackSettings extends LitElement {
     this.notice = '';
   }
 
+  #endTest(): void {
+    this.#testAbort?.abort();
+    this.#testAbort = null;
+    this.testing = null;
+  }
+
   #cancel(): void {
+    this.#endTest();
     this.editing = null;
     this.errors = {};
     this.formError = '';
@@ -374,33 +440,39 @@ export class CamstackSettings extends LitElement {
     try {
       const input = formToInput(this.values, editing);
       const saved = editing ? await api.updateCamera(editing.id, input) : await api.addCamera(input);
+      this.#endTest();
       this.editing = null;
       this.notice = editing
         ? `Saved "${saved.name}".`
         : `Added "${saved.name}". Its stream is being checked: the state below follows it.`;
       await store.load();
     } catch (err) {
-      if (err instanceof ApiError && err.problems.length) {
-        const errors: Partial<Record<keyof FormValues, string>> = {};
-        const rest: Problem[] = [];
-        for (const p of err.problems) {
-          const field = FIELD_OF[p.field];
-          if (field) errors[field] = errors[field] ? `${errors[field]}; ${p.message}` : p.message;
-          else rest.push(p);
-        }
-        this.errors = errors;
-        this.formError = rest.length
-          ? rest.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; ')
-          : Object.keys(errors).length
-            ? ''
-            : err.message;
-        await this.updateComplete;
-        (this.renderRoot.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus();
-      } else {
-        this.formError = err instanceof Error ? err.message : String(err);
-      }
+      await this.#showProblems(err);
     } finally {
       this.saving = false;
+    }
+  }
+
+  /** The API's problems next to their fields (the first invalid one focused); anything else above the buttons. */
+  async #showProblems(err: unknown): Promise<void> {
+    if (err instanceof ApiError && err.problems.length) {
+      const errors: Partial<Record<keyof FormValues, string>> = {};
+      const rest: Problem[] = [];
+      for (const p of err.problems) {
+        const field = FIELD_OF[p.field];
+        if (field) errors[field] = errors[field] ? `${errors[field]}; ${p.message}` : p.message;
+        else rest.push(p);
+      }
+      this.errors = errors;
+      this.formError = rest.length
+        ? rest.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; ')
+        : Object.keys(errors).length
+          ? ''
+          : err.message;
+      await this.updateComplete;
+      (this.renderRoot.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus();
+    } else {
+      this.formError = err instanceof Error ? err.message : String(err);
     }
   }
 
@@ -419,6 +491,8 @@ export class CamstackSettings extends LitElement {
   #set<K extends keyof FormValues>(key: K, value: FormValues[K]): void {
     this.values = { ...this.values, [key]: value };
     if (this.errors[key]) this.errors = { ...this.errors, [key]: undefined };
+    // A result about other values would mislead.
+    if (this.testing !== null && this.testing !== 'running') this.testing = null;
   }
 
   #field(
@@ -478,6 +552,7 @@ export class CamstackSettings extends LitElement {
       ${this.#field('id', 'Id', { hint: 'Lowercase letters, digits and _; used in entity ids and file names.', disabled: !adding, placeholder: 'front_door' })}
       ${this.#field('name', 'Name', { placeholder: 'Front door' })}
       ${this.#field('source', 'Stream URL', { wide: true, placeholder: 'rtsp://192.168.1.20:554/stream1', hint: 'rtsp://, rtsps://, rtmp://, or http(s):// for MJPEG / JPEG cameras.' })}
+      ${this.#testResult()}
       ${this.#field('substream', 'Sub-stream URL (optional)', { wide: true })}
       ${this.#field('username', 'User name', { placeholder: cam?.hasCredentials ? 'unchanged' : '', autocomplete: 'off' })}
       ${this.#field('password', 'Password', { type: 'password', placeholder: cam?.hasCredentials ? 'unchanged' : '', autocomplete: 'new-password' })}
@@ -489,10 +564,20 @@ export class CamstackSettings extends LitElement {
       ${this.formError ? html`<div class="form-error" role="alert">${this.formError}</div>` : nothing}
       <div class="form-actions">
         <button type="submit" class="primary" ?disabled=${this.saving}>${adding ? 'Add camera' : 'Save'}</button>
+        <button type="button" class="test" ?disabled=${this.testing === 'running'} @click=${this.#testConnection}
+          aria-describedby="test-result">${icon(mdiLanConnect)} Test connection</button>
         <button type="button" @click=${this.#cancel}>Cancel</button>
         ${this.saving ? html`<span class="muted">Saving and checking…</span>` : nothing}
       </div>
     </form>`;
+  }
+
+  #testResult() {
+    const t = this.testing;
+    const cls = t === null || t === 'running' ? '' : t.ok ? 'ok' : 'fail';
+    const text = t === null ? '' : t === 'running' ? 'Asking the camera…' : describeTest(t);
+    return html`<div class="field wide test-result ${cls}" id="test-result" role="status" aria-live="polite"
+      data-state=${t === null ? 'none' : t === 'running' ? 'running' : t.ok ? 'ok' : 'failed'}>${text}</div>`;
   }
 
   #cameraRow(cam: CameraView) {
@@ -522,45 +607,64 @@ export class CamstackSettings extends LitElement {
     </li>`;
   }
 
-  #engine(name: string, e: EngineHealth) {
+  #engine(name: 'go2rtc' | 'mediamtx', e: EngineHealth) {
     const cls = e.state === 'running' ? 'streaming' : e.state === 'failed' ? 'error' : 'connecting';
+    const busy = this.restarting.has(name);
     return html`<div class="engine" data-engine=${name}>
-      <h3>${name} <span class="chip ${cls}" data-state=${e.state}>${e.state}</span></h3>
-      <div class="muted">pid ${e.pid ?? '—'} · ${e.restarts} restart${e.restarts === 1 ? '' : 's'}</div>
+      <h3>${name} <span class="chip ${cls}" data-state=${e.state}>${e.state}</span>
+        <span class="spacer"></span>
+        <button class="restart" ?disabled=${busy} aria-label="Restart ${name}" title="Restart ${name}"
+          @click=${() => this.#restartEngine(name)}>${icon(mdiRestart)} ${busy ? 'Restarting…' : 'Restart'}</button>
+      </h3>
+      <div class="muted">pid <span class="pid">${e.pid ?? '—'}</span> · ${e.restarts} restart${e.restarts === 1 ? '' : 's'}</div>
       ${e.lastError ? html`<pre>${e.lastError}</pre>` : nothing}
     </div>`;
   }
 
   #storageCard() {
-    const rows = this.storage;
-    const max = Math.max(1, ...(rows ?? []).map((r) => r.bytes));
-    const total = (rows ?? []).reduce((n, r) => n + r.bytes, 0);
-    const name = (id: string) => store.camera(id)?.name ?? id;
+    const r = this.storage;
+    const disk = r ? diskPicture(r) : null;
+    const bars = r ? cameraBars(r) : [];
+    const lim = r?.limits;
     return html`<section class="card" aria-labelledby="storage-h">
       <div class="section-head">${icon(mdiHarddisk)}<h2 id="storage-h">Storage</h2>
-        <span class="muted">${rows ? `${fmtBytes(total)} in all` : ''}</span>
+        <span class="muted">${r ? `${fmtBytes(r.totalBytes)} in ${r.recordings} recordings` : ''}</span>
         <button class="icon-button" aria-label="Refresh storage use" title="Refresh" @click=${() => this.#loadStorage()}>${icon(mdiRefresh)}</button>
       </div>
       ${this.storageError ? html`<p class="muted">${this.storageError}</p>` : nothing}
       ${
-        rows
-          ? html`<div class="bars" role="list">
-            ${rows.map((r) => {
-              const plain = ((r.bytes - r.protectedBytes) / max) * 100;
-              const prot = (r.protectedBytes / max) * 100;
-              return html`<div class="bar-row" role="listitem" data-camera=${r.camera}
-                aria-label="${name(r.camera)}: ${fmtBytes(r.bytes)}, ${fmtBytes(r.protectedBytes)} protected, ${r.count} recordings">
-                <span>${name(r.camera)}</span>
-                <span class="bar-track" aria-hidden="true">
-                  <span class="bar-fill" style=${barWidth(plain)}></span>
-                  <span class="bar-fill protected" style=${barWidth(prot)}></span>
-                </span>
-                <span class="muted">${fmtBytes(r.bytes)}</span>
-              </div>`;
-            })}
+        r && disk
+          ? html`<div class="disk" data-testid="disk">
+            <div class="disk-bar" role="img"
+              aria-label="Media disk: recordings ${fmtBytes(r.totalBytes)} (${fmtBytes(r.protectedBytes)} protected)${r.disk ? `, ${fmtBytes(r.disk.freeBytes)} free of ${fmtBytes(r.disk.totalBytes)}` : ''}${lim?.maxBytes ? `, cap ${fmtBytes(lim.maxBytes)}` : ''}">
+              <span class="bar-fill" style=${barWidth(disk.recordings)}></span>
+              <span class="bar-fill protected" style=${barWidth(disk.protected)}></span>
+              <span class="bar-fill other" style=${barWidth(disk.other)}></span>
+              ${disk.capAt !== null ? html`<span class="mark cap" style=${markAt(disk.capAt)}></span>` : nothing}
+              ${disk.minFreeAt !== null ? html`<span class="mark min-free" style=${markAt(disk.minFreeAt)}></span>` : nothing}
+            </div>
+            <div class="legend">
+              <span><span class="swatch"></span>recordings</span>
+              <span><span class="swatch protected"></span>protected</span>
+              <span><span class="swatch other"></span>other files</span>
+              <span class="disk-free">${r.disk ? `${fmtBytes(r.disk.freeBytes)} free of ${fmtBytes(r.disk.totalBytes)}` : 'disk size unknown'}</span>
+              ${lim?.maxBytes ? html`<span class="cap-text"><span class="swatch-line cap"></span>cap ${fmtBytes(lim.maxBytes)} (storage_max_gb)</span>` : html`<span>no cap (storage_max_gb)</span>`}
+              ${lim && lim.minFreeBytes !== null ? html`<span><span class="swatch-line min-free"></span>keeps ${lim.minFreePercent} % free (${fmtBytes(lim.minFreeBytes)})</span>` : nothing}
+            </div>
           </div>
-          <div class="legend"><span><span class="swatch"></span>recordings</span><span><span class="swatch protected"></span>protected</span>
-            <span>The storage cap (<code>storage_max_gb</code>, <code>storage_min_free_percent</code>) is set in the add-on options.</span></div>`
+          <div class="bars" role="list" aria-label="Storage per camera">
+            ${bars.map(
+              (b) => html`<div class="bar-row" role="listitem" data-camera=${b.camera}
+                aria-label="${b.name}: ${fmtBytes(b.bytes)}, ${fmtBytes(b.protectedBytes)} protected, ${b.recordings} recordings${b.configured ? '' : ' (removed camera)'}">
+                <span>${b.name}${b.configured ? '' : html` <span class="muted">(removed)</span>`}</span>
+                <span class="bar-track" aria-hidden="true">
+                  <span class="bar-fill" style=${barWidth(b.plain)}></span>
+                  <span class="bar-fill protected" style=${barWidth(b.protected)}></span>
+                </span>
+                <span class="muted">${fmtBytes(b.bytes)}</span>
+              </div>`,
+            )}
+          </div>`
           : this.storageError
             ? nothing
             : html`<p class="muted">Measuring…</p>`
@@ -608,6 +712,11 @@ export class CamstackSettings extends LitElement {
 /** Bars are sized through CSSOM by styleMap (the CSP allows no inline style attributes). */
 function barWidth(percent: number) {
   return styleProps({ width: `${Math.max(0, Math.min(100, percent)).toFixed(2)}%` });
+}
+
+/** A line across the disk bar (the cap, the minimum free space). */
+function markAt(percent: number) {
+  return styleProps({ left: `${Math.max(0, Math.min(100, percent)).toFixed(2)}%` });
 }
 
 declare global {
