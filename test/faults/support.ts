@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveBinaries } from '../../server/src/engines/binaries.js';
@@ -18,8 +18,8 @@ import type { ServerProcess } from '../helpers/server-process.js';
 export const bins = resolveBinaries();
 
 /**
- * A short H.264 clip (no audio, 1 s GOP) encoded once per run and per variant into a temp dir;
- * the synthetic cameras publish it in a loop with `-c copy`.
+ * A short H.264 clip (no audio, 1 s GOP) encoded once per test process and variant into a temp
+ * dir (removed when the process exits); the synthetic cameras publish it in a loop with `-c copy`.
  */
 export function fixtureClip(opts: { width?: number; height?: number; fps?: number; bitrateKbps?: number } = {}) {
   const width = opts.width ?? 320;
@@ -27,7 +27,10 @@ export function fixtureClip(opts: { width?: number; height?: number; fps?: numbe
   const fps = opts.fps ?? 10;
   const kbps = opts.bitrateKbps ?? 0;
   const dir = join(tmpdir(), `camstack-fault-fixtures-${process.pid}`);
-  mkdirSync(dir, { recursive: true });
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
   const file = join(dir, `clip-${width}x${height}-${fps}-${kbps}.mp4`);
   if (existsSync(file)) return file;
   const rate = kbps > 0 ? ['-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`] : ['-crf', '30'];
