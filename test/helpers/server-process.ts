@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EnginePorts } from '../../server/src/engines/ports.js';
 import { freeEnginePorts, freePort } from './ports.js';
-import { waitUntil } from './processes.js';
+import { processesMatching, waitUntil } from './processes.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -104,6 +104,15 @@ export async function startServerProcess(opts: StartOptions = {}): Promise<Serve
         const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);
+      }
+      // A server killed by the test (kill -9) leaves its engines behind by design (the next start
+      // reaps them): end whatever still names this test's folder, so no run leaks processes.
+      for (const p of processesMatching(dir)) {
+        try {
+          process.kill(p.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
       await rm(dir, { recursive: true, force: true });
     },
