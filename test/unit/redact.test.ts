@@ -58,6 +58,19 @@ describe('redactUrlCredentials', () => {
     assert.equal(redactUrlCredentials(''), '');
   });
 
+  it('masks Basic and Bearer Authorization headers, as engines print them in debug output', () => {
+    // MediaMTX's debug log of an RTSP request to a camera, as forwarded (JSON-escaped CR/LF).
+    const line =
+      '[RTSP source] [c->s] DESCRIBE rtsp://h/front RTSP/1.0\\r\\nAuthorization: Basic Y2FtOnNlY3JldA==\\r\\nCSeq: 3';
+    assert.equal(
+      redactUrlCredentials(line),
+      '[RTSP source] [c->s] DESCRIBE rtsp://h/front RTSP/1.0\\r\\nAuthorization: Basic ***\\r\\nCSeq: 3',
+    );
+    assert.equal(redactUrlCredentials('authorization: bearer abc.def'), 'authorization: bearer ***');
+    assert.equal(redactUrlCredentials('Proxy-Authorization: Basic eDp5'), 'Proxy-Authorization: Basic ***');
+    assert.equal(redactUrlCredentials('no authorization header here'), 'no authorization header here');
+  });
+
   it('is idempotent', () => {
     const once = redactUrlCredentials('rtsp://a:b@h/?password=c');
     assert.equal(redactUrlCredentials(once), once);

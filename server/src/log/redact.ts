@@ -18,15 +18,24 @@ const CREDENTIAL_PARAMS = ['user', 'username', 'usr', 'password', 'pass', 'passw
 const QUERY_CREDENTIAL = new RegExp(`(^|[?&;\\s"'{,])(${CREDENTIAL_PARAMS})=([^&\\s"'#;,<>]+)`, 'gi');
 
 /**
+ * An `Authorization:` header with Basic or Bearer credentials, as engines print requests in their
+ * debug output (MediaMTX logs every RTSP request it sends a camera: Basic is base64 of user:pass).
+ * The credentials end at whitespace, a quote or a backslash (a JSON-escaped `\r\n`).
+ */
+const AUTHORIZATION_HEADER = /(authorization:[ \t]*(?:basic|bearer)[ \t]+)[^\s"'\\]+/gi;
+
+/**
  * Replaces URL credentials anywhere in `text`:
  * - `scheme://user:pass@host` and `scheme://user@host` → `scheme://***@host` (any scheme, any number per line);
- * - `user=`, `username=`, `usr=`, `password=`, `pass=`, `passwd=`, `pwd=` parameter values → `***`.
+ * - `user=`, `username=`, `usr=`, `password=`, `pass=`, `passwd=`, `pwd=` parameter values → `***`;
+ * - `Authorization: Basic …` / `Bearer …` header values → `***`.
  */
 export function redactUrlCredentials(text: string): string {
   if (text.length === 0) return text;
   let out = text;
   if (out.includes('://')) out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
   if (out.includes('=')) out = out.replace(QUERY_CREDENTIAL, `$1$2=${REDACTED}`);
+  if (/authorization/i.test(out)) out = out.replace(AUTHORIZATION_HEADER, `$1${REDACTED}`);
   return out;
 }
 
