@@ -100,27 +100,56 @@ interface RequestOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** `http://host:8098/` → `http://host:8098`; rejects what is not an http(s) URL. */
+/** A URL as an error message repeats it: quoted, and cut short (a pasted page is not repeated whole). */
+function quoteUrl(raw: string): string {
+  return JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw);
+}
+
+/**
+ * `http://host:8098/` → `http://host:8098`; rejects what is not an http(s) URL. A URL with a user
+ * or password is refused before anything else, and never repeated (the password would be).
+ */
 export function normalizeBaseUrl(raw: string): string {
   let url: URL;
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new CamstackError(`the Camstack URL ${JSON.stringify(raw)} is not a URL (expected http://host:8098)`, {
-      code: 'bad_url',
-    });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CamstackError(`the Camstack URL must start with http:// or https://, got ${JSON.stringify(raw)}`, {
+    throw new CamstackError(`the Camstack URL ${quoteUrl(raw)} is not a URL (expected http://host:8098)`, {
       code: 'bad_url',
     });
   }
   if (url.username || url.password) {
     throw new CamstackError('put the token in the token field, not in the Camstack URL', { code: 'bad_url' });
   }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new CamstackError(`the Camstack URL must start with http:// or https://, got ${quoteUrl(raw)}`, {
+      code: 'bad_url',
+    });
+  }
   url.search = '';
   url.hash = '';
   return url.toString().replace(/\/+$/, '');
+}
+
+/**
+ * The token as it goes into `Authorization: Bearer …`: surrounding whitespace (a pasted line) is
+ * dropped; what is left must be visible ASCII, as Camstack's own check (`Bearer [^\s]+`) and an
+ * HTTP header need. Anything else is refused here, without repeating the token: fetch would put
+ * the whole header, token included, in its error message.
+ */
+export function normalizeToken(raw: unknown): string {
+  if (raw === undefined || raw === null) return '';
+  if (typeof raw !== 'string') {
+    throw new CamstackError(`the token must be text, got ${typeof raw}`, { code: 'bad_token' });
+  }
+  const token = raw.trim();
+  if (!/^[\x21-\x7e]*$/.test(token)) {
+    throw new CamstackError(
+      "the token has characters no Camstack token has (spaces, line breaks, control or non-ASCII characters): paste the add-on's api_token again",
+      { code: 'bad_token' },
+    );
+  }
+  return token;
 }
 
 function causeCode(err: unknown): string | undefined {
@@ -136,7 +165,7 @@ export class CamstackClient {
 
   constructor(opts: ClientOptions) {
     this.baseUrl = normalizeBaseUrl(opts.baseUrl);
-    this.#token = opts.token ?? '';
+    this.#token = normalizeToken(opts.token);
     this.#timeoutMs = opts.timeoutMs ?? 15_000;
   }
 

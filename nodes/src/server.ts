@@ -7,7 +7,7 @@ import { CamstackClient, CamstackError, normalizeBaseUrl } from './client';
 import { ClipWatcher } from './clips';
 import { DEFAULT_BASE_URL } from './constants';
 import type { AdminRequest, AdminResponse, Node, NodeAPI, NodeDef, NodeStatus } from './red';
-import { ValidationError } from './validate';
+import { describe, ValidationError } from './validate';
 
 export const SERVER_TYPE = 'camstack-server';
 
@@ -130,7 +130,7 @@ async function listCameras(RED: NodeAPI, req: AdminRequest, res: AdminResponse):
       })),
     );
   } catch (err) {
-    const status = err instanceof CamstackError && err.code === 'bad_url' ? 400 : 502;
+    const status = err instanceof CamstackError && (err.code === 'bad_url' || err.code === 'bad_token') ? 400 : 502;
     res.status(status).json({ error: err instanceof Error ? err.message : String(err) });
   } finally {
     if (temporary) client?.close();
@@ -140,11 +140,18 @@ async function listCameras(RED: NodeAPI, req: AdminRequest, res: AdminResponse):
 export function registerServer(RED: NodeAPI): void {
   function CamstackServerNode(this: ServerNode, config: ServerDef): void {
     RED.nodes.createNode(this, config);
-    this.baseUrl = (config.baseUrl ?? '').trim() || DEFAULT_BASE_URL;
+    // A hand-edited or imported flow may hold anything here: only text is a URL.
+    const rawUrl: unknown = config.baseUrl;
+    this.baseUrl = (typeof rawUrl === 'string' ? rawUrl.trim() : '') || DEFAULT_BASE_URL;
     this.client = null;
     this.clips = null;
     this.configError = null;
     try {
+      if (rawUrl !== undefined && rawUrl !== null && typeof rawUrl !== 'string') {
+        throw new CamstackError(`the Camstack URL must be text like http://host:8098, got ${describe(rawUrl)}`, {
+          code: 'bad_url',
+        });
+      }
       this.client = new CamstackClient({ baseUrl: this.baseUrl, token: this.credentials.token ?? '' });
       this.clips = new ClipWatcher(this.client);
       if (!this.credentials.token) {
