@@ -30,7 +30,7 @@ export function describe(value: unknown): string {
   }
   if (Buffer.isBuffer(value)) return `a Buffer of ${value.length} bytes`;
   if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function isBlank(value: unknown): boolean {
@@ -47,6 +47,10 @@ export function resolveCamera(msgCamera: unknown, configured: string | undefined
       );
     }
     return msgCamera.trim();
+  }
+  if (configured !== undefined && configured !== null && typeof configured !== 'string') {
+    // A hand-edited or imported flow: only text is a camera id.
+    throw new ValidationError('camera', `the node's camera ${describe(configured)} is not a valid camera id`);
   }
   const own = (configured ?? '').trim();
   if (own === '') throw new ValidationError('camera', 'no camera: choose one in the node or set msg.camera');
@@ -158,18 +162,23 @@ export function resolveCameraFilter(value: unknown): string[] {
       );
     }
   }
-  if (ids.length > 64) throw new ValidationError('camera', 'msg.camera: at most 64 cameras');
-  return [...new Set(ids)];
+  // The same camera named twice is one camera.
+  const unique = [...new Set(ids)];
+  if (unique.length > 64) throw new ValidationError('camera', `msg.camera: at most 64 cameras, got ${unique.length}`);
+  return unique;
 }
 
 /** Event types of an events subscription: known types only; empty means the default set. */
 export function resolveEventTypes(value: unknown): EventType[] {
   const types = list(value, 'types');
-  const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  const unknown = [...new Set(types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t)))];
   if (unknown.length > 0) {
+    // A few of them: a megabyte of unknown types is not repeated in the error.
+    const named = unknown.slice(0, 3).map((t) => describe(t));
+    const more = unknown.length > 3 ? ` and ${unknown.length - 3} more` : '';
     throw new ValidationError(
       'types',
-      `msg.types: unknown event type ${unknown.map((t) => describe(t)).join(', ')} (known: ${EVENT_TYPES.join(', ')})`,
+      `msg.types: unknown event type ${named.join(', ')}${more} (known: ${EVENT_TYPES.join(', ')})`,
     );
   }
   return [...new Set(types)] as EventType[];
