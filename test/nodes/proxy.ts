@@ -12,6 +12,8 @@ export interface SeenRequest {
   method: string;
   path: string;
   authorization: string | undefined;
+  /** The request body as text (its first 64 KiB), so a test can check what a node sent. */
+  body: string;
 }
 
 export class CamstackProxy {
@@ -49,7 +51,16 @@ export class CamstackProxy {
 
   async start(port = 0): Promise<void> {
     const server = createServer((req, res) => {
-      this.requests.push({ method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization });
+      const seen: SeenRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        authorization: req.headers.authorization,
+        body: '',
+      };
+      this.requests.push(seen);
+      req.on('data', (chunk: Buffer) => {
+        if (seen.body.length < 65_536) seen.body += chunk.toString('utf8');
+      });
       this.#open += 1;
       const seq = ++this.#seq;
       this.#openPaths.set(seq, `${req.method ?? ''} ${req.url ?? ''}`);
