@@ -11,10 +11,17 @@
  * anchor is each process's own memory at the end of the warm-up (growth is also given as a % of it).
  * Targets: server RSS growth < 10 MB after warm-up; file descriptors flat.
  *
+ * With BENCH_SOAK_HEAP=1 the server also writes a V8 heap snapshot at the end of the warm-up and at
+ * the end (`--heapsnapshot-signal`; each runs a full GC first), so the live heap is compared
+ * without the garbage collector's timing, and the constructors that grew are listed.
+ *
  * Env: BENCH_SOAK_MINUTES (total, default 30), BENCH_SOAK_WARMUP_MINUTES (default 5),
- * BENCH_SOAK_CHURN_MS (default 3000). Results go to docs/benchmarks.md ("Soak").
+ * BENCH_SOAK_CHURN_MS (default 3000), BENCH_SOAK_HEAP (0/1). Results go to docs/benchmarks.md ("Soak").
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SyntheticCameraServer } from '../scripts/synthetic-cameras.js';
 import type { RecordingView } from '../server/src/recordings/service.js';
@@ -29,6 +36,7 @@ import {
 import { freePorts } from '../test/helpers/ports.js';
 import { waitUntil } from '../test/helpers/processes.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
+import { type HeapSummary, heapGrowth, summarizeHeap, takeHeapSnapshot } from './lib/heap.js';
 import { checkSegments, sourceClip } from './lib/media.js';
 import { fdCount, ffmpegJobs, mib, rssBytes, serverPids, threadCount } from './lib/procs.js';
 import { loadavg, machineLine } from './lib/report.js';
@@ -40,6 +48,8 @@ const SAMPLE_MS = 15_000;
 const SEGMENT_S = 10;
 const MAX_OPEN = 4;
 const SPEC = { width: 1280, height: 720, fps: 25, kbps: 2000, gopSeconds: 2 };
+const HEAP = process.env.BENCH_SOAK_HEAP === '1';
+const heapDir = HEAP ? mkdtempSync(join(tmpdir(), 'camstack-heap-')) : null;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.stdout.write('building the server (npm run build)…\n');
@@ -64,7 +74,10 @@ const sp = await startServerProcess({
       recording: { continuous: recorded.includes(id) },
     })),
   },
-  env: { CAMSTACK_SEGMENT_SECONDS: String(SEGMENT_S) },
+  env: {
+    CAMSTACK_SEGMENT_SECONDS: String(SEGMENT_S),
+    ...(heapDir ? { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}` } : {}),
+  },
 });
 const browser = await launchChromium();
 
@@ -180,8 +193,18 @@ try {
   let nextSse = 0;
   let nextClip = Date.now() + 30_000;
   let clipTurn = 0;
+  const heaps: HeapSummary[] = [];
+  const rssAfterSnapshot: number[] = [];
+  const snapshotHeap = async (): Promise<void> => {
+    if (!heapDir) return;
+    const file = await takeHeapSnapshot(pids.node, heapDir);
+    rssAfterSnapshot.push(rssBytes(pids.node) ?? 0);
+    heaps.push(summarizeHeap(file));
+    rmSync(file, { force: true });
+  };
   while (Date.now() < end) {
     const now = Date.now();
+    if (HEAP && heaps.length === 0 && now >= warmEnd) await snapshotHeap();
     if (now >= nextSample) {
       sample();
       nextSample = now + SAMPLE_MS;
@@ -239,6 +262,7 @@ try {
   while (open.length) await leave();
   await new Promise((r) => setTimeout(r, 5000));
   sample();
+  await snapshotHeap();
   const t1 = Date.now();
   const load1 = loadavg();
   await live.close();
@@ -281,6 +305,15 @@ try {
       return `| ${k === 'node' ? 'Camstack server' : k} | ${mib(w)} | ${mib(e)} | ${mib(e - w)} | ${(((e - w) / w) * 100).toFixed(1)} % | ${slope(k).toFixed(1)} | ${Math.min(...fd)}–${Math.max(...fd)} | ${Math.min(...th)}–${Math.max(...th)} |`;
     }),
     '',
+    ...(heaps.length === 2
+      ? [
+          `server live heap after a full GC (heap snapshots): ${mib(heaps[0]?.totalBytes ?? 0)} MiB at warm-up end → ${mib(heaps[1]?.totalBytes ?? 0)} MiB at the end (${mib((heaps[1]?.totalBytes ?? 0) - (heaps[0]?.totalBytes ?? 0))} MiB); RSS right after each snapshot ${rssAfterSnapshot.map((r) => mib(r)).join(' → ')} MiB`,
+          'largest growth by constructor (bytes, count):',
+          ...heapGrowth(heaps[0] as HeapSummary, heaps[1] as HeapSummary).map(
+            (g) => `  ${g.key.padEnd(50)} ${(g.bytes / 1024).toFixed(1)} KiB  ${g.count >= 0 ? '+' : ''}${g.count}`,
+          ),
+        ]
+      : []),
     `FFmpeg jobs running at the end (no viewers): ${samples.at(-1)?.ffmpeg ?? '?'}`,
     `segments in the run: ${inWindow}; dropped/gaps: ${gaps.length === 0 ? 'none' : gaps.join('; ')}`,
     `failures (first 20): ${failures.length === 0 ? 'none' : `\n  ${failures.join('\n  ')}`}`,
@@ -299,4 +332,5 @@ try {
   await browser.close().catch(() => {});
   await sp.cleanup();
   await sim.stop();
+  if (heapDir) rmSync(heapDir, { recursive: true, force: true });
 }
