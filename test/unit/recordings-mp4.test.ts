@@ -83,6 +83,29 @@ describe('MP4 reading', () => {
     assert.equal(rest.mediaMs, full.mediaMs);
   });
 
+  it('tells the tracks apart (video, audio) and the media time each covers, also incrementally', async () => {
+    const info = await readMp4Info(fragmented);
+    assert.deepEqual([...info.handlers.values()].sort(), ['soun', 'vide']);
+    const video = [...info.handlers].find(([, h]) => h === 'vide')?.[0] as number;
+    const full = await scanFragments(fragmented, info);
+    const v = full.tracks.get(video);
+    assert.ok(v, 'the video track has samples');
+    assert.equal(v.startMs, 0);
+    assert.ok(Math.abs(v.endMs - 5000) <= 100, `video ends at ${v.endMs} ms`);
+    // About one frame at 10 fps (FFmpeg may stretch the first a little to line up with the audio).
+    assert.ok(v.firstSampleEndMs >= 90 && v.firstSampleEndMs <= 150, `first frame ends at ${v.firstSampleEndMs} ms`);
+    // Half the file, then the rest from the cursor: the same spans.
+    const whole = readFileSync(fragmented);
+    const growing = join(dir, 'growing-tracks.mp4');
+    writeFileSync(growing, whole.subarray(0, Math.floor(whole.length / 2)));
+    const half = await scanFragments(growing, info);
+    assert.ok((half.tracks.get(video)?.endMs ?? 0) < v.endMs);
+    appendFileSync(growing, whole.subarray(Math.floor(whole.length / 2)));
+    const rest = await scanFragments(growing, info, half.cursor);
+    assert.deepEqual(rest.tracks.get(video), v);
+    assert.deepEqual(half.cursor.tracks?.get(video), half.tracks.get(video), 'the cursor keeps its own copy');
+  });
+
   it('repairs a file left open by a crash: torn tail cut, duration written, plays', async () => {
     const crashed = join(dir, 'crashed.mp4');
     const whole = readFileSync(fragmented);

@@ -30,6 +30,8 @@ export interface Mp4Info {
   fragmented: boolean;
   /** Track id → media timescale (from each `trak`'s `tkhd` and `mdhd`). */
   timescales: Map<number, number>;
+  /** Track id → handler type from `hdlr` (`vide`, `soun`…). */
+  handlers: Map<number, string>;
   /** Where the `mvhd` payload starts (after its 8-byte header), for rewriting the duration. */
   mvhdOffset: number;
   mvhdVersion: number;
@@ -47,6 +49,19 @@ export interface FragmentScan {
   fragments: number;
   /** File size when scanned. */
   size: number;
+  /** Track id → the media time its samples cover (a track without samples is absent). */
+  tracks: Map<number, TrackSpan>;
+}
+
+/** Media time a track covers in the complete fragments, in milliseconds (from `tfdt` and `trun`). */
+export interface TrackSpan {
+  startMs: number;
+  endMs: number;
+  /**
+   * Where the track's first sample ends. A stream joined mid-way may begin with a keyframe whose
+   * time is unknown and that is held until the next frame: this tells how long.
+   */
+  firstSampleEndMs: number;
 }
 
 /** Incremental state for {@link scanFragments}: a growing file is only read from where we stopped. */
@@ -54,6 +69,8 @@ export interface FragmentCursor {
   offset: number;
   mediaMs: number;
   fragments: number;
+  /** Track id → the media time its samples cover so far. */
+  tracks?: Map<number, TrackSpan>;
 }
 
 export class Mp4Error extends Error {
@@ -151,6 +168,7 @@ async function readInfo(fh: FileHandle): Promise<Mp4Info> {
     durationMs: 0,
     fragmented,
     timescales: new Map(),
+    handlers: new Map(),
     mvhdOffset: -1,
     mvhdVersion: 0,
     mvhdTimescale: 0,
@@ -168,6 +186,7 @@ async function readInfo(fh: FileHandle): Promise<Mp4Info> {
     } else if (child.type === 'trak') {
       let trackId = -1;
       let timescale = 0;
+      let handler: string | null = null;
       for (const t of childBoxes(buf, child.start, child.end)) {
         if (t.type === 'tkhd') {
           const version = buf.readUInt8(t.start);
@@ -177,11 +196,15 @@ async function readInfo(fh: FileHandle): Promise<Mp4Info> {
             if (m.type === 'mdhd') {
               const version = buf.readUInt8(m.start);
               timescale = buf.readUInt32BE(m.start + (version === 1 ? 20 : 12));
+            } else if (m.type === 'hdlr' && m.start + 12 <= m.end) {
+              // version/flags (4), pre_defined (4), handler_type (4)
+              handler = buf.toString('latin1', m.start + 8, m.start + 12);
             }
           }
         }
       }
       if (trackId >= 0 && timescale > 0) info.timescales.set(trackId, timescale);
+      if (trackId >= 0 && handler !== null) info.handlers.set(trackId, handler);
     } else if (child.type === 'mvex') {
       info.fragmented = true;
     }
@@ -190,15 +213,16 @@ async function readInfo(fh: FileHandle): Promise<Mp4Info> {
   return info;
 }
 
-/** Media time at the end of one `moof` (max over its tracks), in milliseconds. */
-function moofEndMs(buf: Buffer, timescales: ReadonlyMap<number, number>): number {
-  let max = 0;
+/** The media time each track of one `moof` covers, in milliseconds. */
+function moofSpans(buf: Buffer, timescales: ReadonlyMap<number, number>): { trackId: number; span: TrackSpan }[] {
+  const out: { trackId: number; span: TrackSpan }[] = [];
   for (const traf of childBoxes(buf, 8, buf.length)) {
     if (traf.type !== 'traf') continue;
     let trackId = -1;
     let defaultDuration = 0;
     let base = 0;
     let total = 0;
+    let first: number | null = null;
     for (const b of childBoxes(buf, traf.start, traf.end)) {
       if (b.type === 'tfhd') {
         const flags = buf.readUInt32BE(b.start) & 0xffffff;
@@ -217,17 +241,30 @@ function moofEndMs(buf: Buffer, timescales: ReadonlyMap<number, number>): number
         if (flags & 0x1) at += 4;
         if (flags & 0x4) at += 4;
         if (!(flags & 0x100)) {
+          if (count > 0) first ??= total + defaultDuration;
           total += count * defaultDuration;
           continue;
         }
         const entry = 4 * [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f).length;
-        for (let i = 0; i < count && at + 4 <= b.end; i++, at += entry) total += buf.readUInt32BE(at);
+        for (let i = 0; i < count && at + 4 <= b.end; i++, at += entry) {
+          total += buf.readUInt32BE(at);
+          first ??= total;
+        }
       }
     }
     const timescale = timescales.get(trackId);
-    if (timescale) max = Math.max(max, ((base + total) * 1000) / timescale);
+    if (timescale) {
+      out.push({
+        trackId,
+        span: {
+          startMs: Math.round((base * 1000) / timescale),
+          endMs: Math.round(((base + total) * 1000) / timescale),
+          firstSampleEndMs: Math.round(((base + (first ?? total)) * 1000) / timescale),
+        },
+      });
+    }
   }
-  return Math.round(max);
+  return out;
 }
 
 /**
@@ -246,6 +283,8 @@ export async function scanFragments(
     let pos = cursor?.offset ?? 0;
     let mediaMs = cursor?.mediaMs ?? 0;
     let fragments = cursor?.fragments ?? 0;
+    const tracks = new Map<number, TrackSpan>();
+    for (const [id, span] of cursor?.tracks ?? []) tracks.set(id, { ...span });
     let completeEnd = pos;
     if (pos === 0) {
       // Skip ftyp and moov.
@@ -264,12 +303,35 @@ export async function scanFragments(
       if (mdat === null || mdat.type !== 'mdat' || mdat.start + mdat.size > size) break;
       if (moof.size > 16 * 1024 * 1024) throw new Mp4Error('moof box too large');
       const buf = await readAt(fh, moof.start, moof.size);
-      mediaMs = Math.max(mediaMs, moofEndMs(buf, info.timescales));
+      for (const { trackId, span } of moofSpans(buf, info.timescales)) {
+        mediaMs = Math.max(mediaMs, span.endMs);
+        const known = tracks.get(trackId);
+        if (known === undefined) tracks.set(trackId, span);
+        else {
+          if (span.startMs < known.startMs) {
+            known.startMs = span.startMs;
+            known.firstSampleEndMs = span.firstSampleEndMs;
+          }
+          known.endMs = Math.max(known.endMs, span.endMs);
+        }
+      }
       fragments++;
       pos = mdat.start + mdat.size;
       completeEnd = pos;
     }
-    return { mediaMs, completeEnd, fragments, size, cursor: { offset: completeEnd, mediaMs, fragments } };
+    return {
+      mediaMs,
+      completeEnd,
+      fragments,
+      size,
+      tracks,
+      cursor: {
+        offset: completeEnd,
+        mediaMs,
+        fragments,
+        tracks: new Map([...tracks].map(([id, t]) => [id, { ...t }])),
+      },
+    };
   } finally {
     await fh.close();
   }
