@@ -78,11 +78,22 @@ export async function concatCopy(
   );
 }
 
-/** A (fragmented, possibly cut short) recording → faststart MP4, stream copy. */
-export async function remuxFaststart(ffmpeg: string, input: string, out: string, timeoutMs = 600_000): Promise<void> {
+/**
+ * A (fragmented, possibly cut short) recording → faststart MP4, stream copy. `maxSeconds` keeps
+ * only that much of it, from its start (packets after it are left out; no keyframe is needed at
+ * an end).
+ */
+export async function remuxFaststart(
+  ffmpeg: string,
+  input: string,
+  out: string,
+  timeoutMs = 600_000,
+  maxSeconds?: number,
+): Promise<void> {
+  const limit = maxSeconds !== undefined && Number.isFinite(maxSeconds) ? ['-t', maxSeconds.toFixed(3)] : [];
   await run(
     ffmpeg,
-    ['-i', input, '-map', '0', '-c', 'copy', '-movflags', '+faststart', '-f', 'mp4', '-y', out],
+    ['-i', input, '-map', '0', '-c', 'copy', ...limit, '-movflags', '+faststart', '-f', 'mp4', '-y', out],
     timeoutMs,
   );
 }

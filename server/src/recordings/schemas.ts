@@ -120,7 +120,10 @@ export const ClipBodySchema = Type.Object(
       Type.Integer({
         minimum: 1,
         maximum: MAX_CLIP_SECONDS,
-        description: 'Seconds after the request; the clip stops by itself (default: the camera clipSeconds).',
+        description:
+          'Seconds of video after the request; the clip stops by itself (default: the camera clipSeconds). A camera ' +
+          'that is not streaming yet (on demand) is opened first: the clip starts with its first video and still ' +
+          'holds `duration` seconds; it fails when no video comes within 20 s.',
       }),
     ),
     trigger: Type.Optional(

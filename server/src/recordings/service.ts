@@ -44,9 +44,25 @@ import { ApiError } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
 import { ManagedProcess } from '../supervisor/managed-process.js';
+import {
+  CLIP_FIRST_VIDEO_TIMEOUT_MS,
+  CLIP_STALL_TIMEOUT_MS,
+  noVideoReason,
+  playbackClipEnd,
+  recorderDecision,
+  refineAnchor,
+  videoHeldMs,
+} from './clip-span.js';
 import { concatCopy, probe, remuxFaststart } from './ffmpeg.js';
 import { RecordingIndex as Index, type ListFilter, type RecordingIndex, type RecordingRow } from './index-db.js';
-import { type FragmentCursor, readMp4Info, repairFragmentedMp4, scanFragments } from './mp4.js';
+import {
+  type FragmentCursor,
+  type Mp4Info,
+  readMp4Info,
+  repairFragmentedMp4,
+  scanFragments,
+  type TrackSpan,
+} from './mp4.js';
 import {
   absolutePath,
   CLIPS_DIR,
@@ -87,8 +103,16 @@ export const MAX_CLIP_SECONDS = 3600;
 /** An open clip extended again and again is closed at this length; the next request starts a new one. */
 export const MAX_CLIP_TOTAL_MS = 4 * 3600_000;
 export const MAX_EXPORT_MS = 24 * 3600_000;
-/** How long the clip FFmpeg probes the restream before it writes anything. */
-const RECORDER_PROBE_MS = 1000;
+/**
+ * How long the clip FFmpeg may probe the restream before it writes anything. It stops as soon as
+ * it knows every stream, which for video takes a keyframe (SPS): up to a GOP after an on-demand
+ * camera was opened. What it reads while probing is kept.
+ */
+const RECORDER_PROBE_MS = 10_000;
+/** The clip FFmpeg cuts fragments at least this often, so the video it holds is seen soon. */
+const RECORDER_FRAGMENT_MS = 500;
+/** How often a clip recorder's file is looked at. */
+const RECORDER_POLL_MS = 150;
 /** Above this estimated size an export is a fragmented MP4 (plain MP4 offsets are 32-bit). */
 const PLAIN_MP4_LIMIT = 3.5e9;
 
@@ -116,7 +140,10 @@ export interface RecordingView {
 export interface ClipRequest {
   /** Seconds before now to include (default: the camera's preRollSeconds). */
   preRoll?: number | undefined;
-  /** Seconds after now to record (default: the camera's clipSeconds). */
+  /**
+   * Seconds after now to record (default: the camera's clipSeconds): seconds of video, counted from
+   * the camera's first video after the request when it had to be opened first.
+   */
   duration?: number | undefined;
   /** Who asked: `api`, `mqtt`, `node-red`… (goes into the file name). */
   trigger: string;
@@ -182,6 +209,11 @@ export interface RecordingServiceOptions {
   bufferSeconds?: number;
   /** How long after a clip's end to wait for the recording to reach it. Default 15 s. */
   clipSettleMs?: number;
+  /**
+   * How long a clip waits for the camera's first video after the request (an on-demand camera is
+   * opened by it) before it fails with "camera did not deliver video within N s". Default 20 s.
+   */
+  clipFirstVideoTimeoutMs?: number;
   now?: () => number;
   /** Disk size and free space of the media folder (tests replace it). */
   diskUsage?: (dir: string) => Promise<{ totalBytes: number; freeBytes: number } | null>;
@@ -193,6 +225,26 @@ export interface RecordingServiceOptions {
   reserveBytes?: number;
   /** Called when recording pauses for lack of space, or resumes. */
   onRecordingPausedChange?: (paused: boolean) => void;
+}
+
+interface RecorderState {
+  /** Wall-clock time of the file's media time 0 (see refineAnchor); null before the first fragment. */
+  anchorMs: number | null;
+  /** Media time the file starts at (its earliest track), ms. */
+  mediaStartMs: number | null;
+  /** Media time the video track covers so far. */
+  video: TrackSpan | null;
+  videoGrewAtMs: number | null;
+  cursor: FragmentCursor | undefined;
+  info: Mp4Info | null;
+  /** Why the clip fails when the recorder's file holds no video (set when giving up waiting). */
+  failReason: string | null;
+  /** When the recorder was told to stop: its media ends about then. */
+  stoppedAtMs: number | null;
+  withAudio: boolean;
+  attempts: number;
+  /** Set when the clip holds the video it wanted: how much of it to keep (the rest is cut off). */
+  keepVideoMs: number | null;
 }
 
 interface ActiveClip {
@@ -207,10 +259,10 @@ interface ActiveClip {
   proc: ManagedProcess | null;
   release: (() => void) | null;
   partRel: string | null;
-  /** FFmpeg clips: when the recorder started writing (the stream reached it). */
-  dataStartMs: number | null;
   /** The end asked for (before any wait for the stream). */
   plannedEndMs: number;
+  /** FFmpeg clips: the recorder's progress, read from its file (see #watchRecorder). */
+  rec: RecorderState | null;
   finishing: Promise<RecordingView> | null;
 }
 
@@ -1203,15 +1255,31 @@ export class RecordingService {
       proc: null,
       release: null,
       partRel: method === 'ffmpeg' ? partRelPath(rel) : null,
-      dataStartMs: null,
       plannedEndMs: endMs,
+      rec:
+        method === 'ffmpeg'
+          ? {
+              anchorMs: null,
+              mediaStartMs: null,
+              video: null,
+              videoGrewAtMs: null,
+              cursor: undefined,
+              info: null,
+              failReason: null,
+              stoppedAtMs: null,
+              withAudio: true,
+              attempts: 0,
+              keepVideoMs: null,
+            }
+          : null,
       finishing: null,
     };
     this.#active.set(cameraId, clip);
     this.#pins.set(row.id, { camera: cameraId, startMs, endMs });
     if (method === 'ffmpeg') {
       try {
-        await this.#startRecorder(clip, camera, true);
+        await this.#startRecorder(clip, camera);
+        void this.#watchRecorder(clip, camera);
       } catch (err) {
         this.#active.delete(cameraId);
         this.#pins.delete(row.id);
@@ -1251,16 +1319,12 @@ export class RecordingService {
 
   #schedule(clip: ActiveClip): void {
     if (clip.timer) clearTimeout(clip.timer);
+    clip.timer = null;
+    // An FFmpeg clip ends when its file holds the video it wants (#watchRecorder), not on a clock.
+    if (clip.method === 'ffmpeg') return;
     clip.timer = setTimeout(
       () => {
         clip.timer = null;
-        // An FFmpeg clip whose stream has not reached the recorder yet (the camera is still being
-        // opened): wait for it (up to 20 s), then #watchFirstData moves the end by the delay.
-        if (clip.method === 'ffmpeg' && clip.dataStartMs === null && this.#now() - clip.requestedMs < 20_000) {
-          clip.endMs = this.#now() + 500;
-          this.#schedule(clip);
-          return;
-        }
         void this.#finish(clip).catch(() => undefined);
       },
       Math.max(0, clip.endMs - this.#now()),
@@ -1268,10 +1332,17 @@ export class RecordingService {
     clip.timer.unref();
   }
 
-  async #startRecorder(clip: ActiveClip, camera: Camera, withAudio: boolean): Promise<void> {
-    if (clip.partRel === null) throw new Error('no part file');
+  async #startRecorder(clip: ActiveClip, camera: Camera): Promise<void> {
+    const rec = clip.rec;
+    if (clip.partRel === null || rec === null) throw new Error('no part file');
     const partAbs = join(this.#mediaDir, clip.partRel);
     await mkdir(join(this.#mediaDir, camera.id, CLIPS_DIR), { recursive: true });
+    // Ended meanwhile (a retry racing a stop): #save has stopped the recorder it knew of.
+    if (clip.finishing) return;
+    // A new attempt starts a new file (FFmpeg overwrites it): forget what was read of the old one.
+    rec.cursor = undefined;
+    rec.info = null;
+    rec.attempts++;
     clip.release ??= this.#o.acquireInternalReader(camera.id);
     const args = [
       '-hide_banner',
@@ -1283,17 +1354,24 @@ export class RecordingService {
       '10000000',
       '-analyzeduration',
       String(RECORDER_PROBE_MS * 1000),
+      '-probesize',
+      String(32 * 1024 * 1024),
+      // No frame-rate estimate (it would hold the first write back by 20 frames); timestamps come from RTP.
+      '-fpsprobesize',
+      '0',
       '-i',
       restreamUrl(camera.id, { mediamtxRtsp: this.#o.ports.mediamtxRtsp, go2rtcRtsp: 0 }),
       '-map',
       '0:v:0',
-      ...(withAudio ? ['-map', '0:a:0?'] : ['-an']),
+      ...(rec.withAudio ? ['-map', '0:a:0?'] : ['-an']),
       '-c',
       'copy',
       '-f',
       'mp4',
       '-movflags',
       '+frag_keyframe+empty_moov+default_base_moof',
+      '-frag_duration',
+      String(RECORDER_FRAGMENT_MS * 1000),
       '-y',
       partAbs,
     ];
@@ -1311,43 +1389,100 @@ export class RecordingService {
     });
     clip.proc = proc;
     await proc.start();
-    if (clip.dataStartMs === null) void this.#watchFirstData(clip, partAbs);
-    if (withAudio) {
-      // An audio codec MP4 cannot hold makes FFmpeg fail at once: record the video alone then.
-      void proc
-        .waitForState('failed', 5000)
-        .then(async () => {
-          if (clip.proc !== proc || clip.finishing) return;
-          this.#log.warn({ camera: camera.id, why: proc.lastError }, 'clip recorder failed; retrying without audio');
-          await this.#startRecorder(clip, camera, false);
-        })
-        .catch(() => undefined);
-    }
   }
 
   /**
-   * An FFmpeg clip starts when the stream reaches the recorder (MediaMTX may first have to open an
-   * on-demand camera, FFmpeg probes the stream): the clip's end moves by that delay, so it still
-   * holds `duration` seconds.
+   * Drives an FFmpeg clip from what its file holds: the clip starts with the camera's first
+   * keyframe after the request (an on-demand camera is being opened, FFmpeg waits for a keyframe)
+   * and ends once it holds the video asked for — `duration` seconds of it, however long the camera
+   * took to deliver the first frame. Gives up when no video came within the first-video timeout.
+   * A recorder that fails before any video (the camera is not ready yet; an audio codec MP4 cannot
+   * hold) is started again, without audio, until then.
    */
-  async #watchFirstData(clip: ActiveClip, partAbs: string): Promise<void> {
-    const deadline = this.#now() + 20_000;
-    while (!clip.finishing && this.#now() < deadline) {
+  async #watchRecorder(clip: ActiveClip, camera: Camera): Promise<void> {
+    const rec = clip.rec;
+    if (clip.partRel === null || rec === null) return;
+    const partAbs = join(this.#mediaDir, clip.partRel);
+    const firstVideoTimeoutMs = this.#o.clipFirstVideoTimeoutMs ?? CLIP_FIRST_VIDEO_TIMEOUT_MS;
+    let lastSize = -1;
+    let failedAt: number | null = null;
+    while (!clip.finishing && !this.#stopped) {
+      const now = this.#now();
       const st = await stat(partAbs).catch(() => null);
-      if (st && st.size > 0) {
-        // FFmpeg writes its header after probing the stream for up to 1 s (-analyzeduration),
-        // and what it read while probing is kept: the stream reached it about a second earlier.
-        const now = this.#now() - RECORDER_PROBE_MS;
-        clip.dataStartMs = now;
-        const delay = Math.max(0, now - clip.requestedMs);
-        if (!clip.finishing && delay > 0) {
-          clip.endMs = Math.min(clip.plannedEndMs + delay, clip.startMs + MAX_CLIP_TOTAL_MS);
-          this.#index.update(clip.rowId, { endMs: clip.endMs });
-          this.#schedule(clip);
+      if (st && st.size > 0 && st.size !== lastSize) {
+        lastSize = st.size;
+        await this.#readRecorderFile(clip, partAbs, now).catch(() => undefined);
+      }
+      if (clip.finishing) return;
+      const proc = clip.proc;
+      const alive = proc !== null && proc.state !== 'failed' && proc.state !== 'stopped';
+      if (!alive && rec.video === null && now - clip.requestedMs < firstVideoTimeoutMs) {
+        // Failed before any video: try again (without audio, in case its codec was the problem).
+        failedAt ??= now;
+        if (now - failedAt >= 1000) {
+          failedAt = null;
+          this.#log.warn(
+            { camera: camera.id, why: proc?.lastError, attempt: rec.attempts },
+            'clip recorder failed before any video; retrying without audio',
+          );
+          rec.withAudio = false;
+          lastSize = -1;
+          await this.#startRecorder(clip, camera).catch((err: unknown) =>
+            this.#log.warn({ camera: camera.id, err: message(err) }, 'clip recorder could not be started'),
+          );
+          continue;
         }
+      }
+      const wantedMs = Math.min(clip.plannedEndMs - clip.requestedMs, MAX_CLIP_TOTAL_MS);
+      const decision = recorderDecision({
+        nowMs: now,
+        requestedMs: clip.requestedMs,
+        wantedMs,
+        video: rec.video,
+        videoGrewAtMs: rec.videoGrewAtMs,
+        recorderAlive: alive,
+        firstVideoTimeoutMs,
+        stallTimeoutMs: CLIP_STALL_TIMEOUT_MS,
+      });
+      if (decision.action !== 'wait') {
+        if (videoHeldMs(rec.video) >= wantedMs) rec.keepVideoMs = wantedMs;
+        if (decision.action === 'fail') {
+          const why = proc?.lastError ? ` (recorder: ${proc.lastError.split('\n').slice(-1)[0]})` : '';
+          rec.failReason = `${decision.reason}${alive ? '' : why}`;
+        }
+        void this.#finish(clip).catch(() => undefined);
         return;
       }
-      await sleep(100, undefined, { ref: false });
+      await sleep(RECORDER_POLL_MS, undefined, { ref: false });
+    }
+  }
+
+  /** Reads the new fragments of a clip recorder's file: the video it holds, and its wall clock. */
+  async #readRecorderFile(clip: ActiveClip, partAbs: string, observedAtMs: number): Promise<void> {
+    const rec = clip.rec;
+    if (rec === null) return;
+    rec.info ??= await readMp4Info(partAbs);
+    const scan = await scanFragments(partAbs, rec.info, rec.cursor);
+    rec.cursor = scan.cursor;
+    if (scan.tracks.size === 0) return;
+    let videoId: number | null = null;
+    for (const [id, handler] of rec.info.handlers) if (handler === 'vide') videoId = id;
+    const video = videoId === null ? undefined : scan.tracks.get(videoId);
+    if (video === undefined) return;
+    if (rec.video === null || video.endMs > rec.video.endMs) rec.videoGrewAtMs = observedAtMs;
+    rec.video = { ...video };
+    rec.mediaStartMs = Math.min(...[...scan.tracks.values()].map((t) => t.startMs));
+    rec.anchorMs = refineAnchor(rec.anchorMs, observedAtMs, scan.mediaMs);
+    // The clip as far as it is known (the API lists it in progress with these times).
+    const startMs = rec.anchorMs + rec.mediaStartMs;
+    const endMs =
+      rec.anchorMs +
+      Math.max(video.startMs, video.firstSampleEndMs) +
+      Math.min(clip.plannedEndMs - clip.requestedMs, MAX_CLIP_TOTAL_MS);
+    if (startMs !== clip.startMs || endMs !== clip.endMs) {
+      clip.startMs = startMs;
+      clip.endMs = endMs;
+      this.#index.update(clip.rowId, { startMs, endMs });
     }
   }
 
@@ -1375,16 +1510,43 @@ export class RecordingService {
       let startMs = clip.startMs;
       try {
         if (clip.method === 'ffmpeg') {
+          if (clip.rec) clip.rec.stoppedAtMs = this.#now();
           try {
             await clip.proc?.stop();
           } finally {
             clip.release?.();
           }
-          if (clip.partRel === null) throw new Error('no part file');
-          await this.#remuxPart(join(this.#mediaDir, clip.partRel), tmp);
-          startMs = clip.dataStartMs ?? clip.requestedMs;
+          if (clip.partRel === null || clip.rec === null) throw new Error('no part file');
+          const rec = clip.rec;
+          // The recorder may have got more than asked for (what FFmpeg read while it probed the
+          // stream comes at once; stopping it takes a moment): the clip keeps what it wants, from
+          // the file's start to `wanted` after its first video.
+          const keepMs =
+            rec.keepVideoMs !== null && rec.video !== null && rec.mediaStartMs !== null
+              ? Math.max(rec.video.startMs, rec.video.firstSampleEndMs) - rec.mediaStartMs + rec.keepVideoMs
+              : undefined;
+          try {
+            await this.#remuxPart(
+              join(this.#mediaDir, clip.partRel),
+              tmp,
+              keepMs === undefined ? undefined : keepMs / 1000,
+            );
+          } catch (err) {
+            throw new Error(rec.failReason ?? message(err));
+          }
+          const probed = await probe(this.#o.ffprobe, tmp).catch(() => null);
+          if (probed === null || !(probed.durationSeconds > 0) || probed.videoCodec === null) {
+            throw new Error(rec.failReason ?? 'the clip has no video');
+          }
+          // From the media: where its file's time 0 was on the wall clock, or (no fragment was
+          // seen before the recorder stopped) its media ending when the recorder was stopped.
+          const stoppedAt = rec.stoppedAtMs ?? this.#now();
+          startMs =
+            rec.anchorMs !== null
+              ? rec.anchorMs + (rec.mediaStartMs ?? 0)
+              : stoppedAt - Math.round(probed.durationSeconds * 1000);
         } else {
-          startMs = await this.#cutClip(clip.camera, clip.startMs, clip.endMs, tmp);
+          startMs = await this.#cutClip(clip, tmp);
         }
         return await this.#commitClip(row, tmp, startMs);
       } finally {
@@ -1405,20 +1567,42 @@ export class RecordingService {
     }
   }
 
-  /** Waits until the recording reaches `endMs` (or stops growing), then cuts [startMs, endMs]. */
-  async #cutClip(camera: string, startMs: number, endMs: number, out: string): Promise<number> {
+  /**
+   * Waits until the recording reaches the clip's end (or stops growing), then cuts it. When the
+   * camera was not being recorded at the request (reconnecting), the part after the request starts
+   * with the first recording after it and still lasts as long as asked (see playbackClipEnd).
+   */
+  async #cutClip(clip: ActiveClip, out: string): Promise<number> {
+    const { camera, startMs } = clip;
     const settle = this.#o.clipSettleMs ?? 15_000;
+    const firstVideoTimeoutMs = this.#o.clipFirstVideoTimeoutMs ?? CLIP_FIRST_VIDEO_TIMEOUT_MS;
+    let endMs = clip.endMs;
     let runs: RecordedRun[] = [];
     let lastUntil: number | null = null;
     let lastProgress = this.#now();
     for (;;) {
       runs = await this.#playback.list(camera, startMs - 1000).catch(() => []);
+      // A clip ended early (stop, shutdown, a restart) keeps its end; otherwise it may move later.
+      const onPlan = clip.endMs >= clip.plannedEndMs;
+      if (onPlan) {
+        endMs = Math.min(playbackClipEnd(runs, clip.requestedMs, clip.plannedEndMs), startMs + MAX_CLIP_TOTAL_MS);
+        if (endMs !== clip.endMs) {
+          clip.endMs = endMs;
+          const pin = this.#pins.get(clip.rowId);
+          if (pin) pin.endMs = endMs;
+          this.#index.update(clip.rowId, { endMs });
+        }
+      }
       const until = coveredUntil(runs);
       if (until !== null && until >= endMs) break;
       const now = this.#now();
       if (until !== lastUntil) {
         lastUntil = until;
         lastProgress = now;
+      }
+      // Nothing recorded at all, long after the request: the camera is not delivering video.
+      if (onPlan && runsWithin(runs, startMs, endMs).length === 0 && now - clip.requestedMs >= firstVideoTimeoutMs) {
+        throw new Error(noVideoReason(firstVideoTimeoutMs));
       }
       // Give up waiting once the end is long past and nothing new arrives (camera offline…).
       if (now > endMs + settle || (now > endMs + 3000 && now - lastProgress > 8000)) break;
@@ -1431,10 +1615,10 @@ export class RecordingService {
     return first.startMs;
   }
 
-  async #remuxPart(partAbs: string, out: string): Promise<void> {
+  async #remuxPart(partAbs: string, out: string, maxSeconds?: number): Promise<void> {
     const st = await stat(partAbs).catch(() => null);
     if (!st || st.size === 0) throw new Error('the clip recorder wrote nothing (camera offline?)');
-    await remuxFaststart(this.#o.ffmpeg, partAbs, out);
+    await remuxFaststart(this.#o.ffmpeg, partAbs, out, undefined, maxSeconds);
   }
 
   /** Moves a finished clip file into place under its final name and indexes it. */
@@ -1564,8 +1748,8 @@ export class RecordingService {
         proc: null,
         release: null,
         partRel: null,
-        dataStartMs: null,
         plannedEndMs: row.endMs,
+        rec: null,
         finishing: null,
       };
       this.#pins.set(row.id, { camera: row.camera, startMs: row.startMs, endMs: row.endMs });

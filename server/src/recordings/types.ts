@@ -19,9 +19,13 @@ export interface RecordingSegmentEvent {
 export interface ClipStartedEvent {
   id: string;
   camera: string;
-  /** Start of the clip: the request time minus the pre-roll actually available. */
+  /**
+   * Start of the clip as planned: the request time minus the pre-roll actually available. A camera
+   * that had to be opened first (on demand, or reconnecting) starts later: `clip.saved` has the
+   * times of the media.
+   */
   start: string;
-  /** Planned end (moves later when an overlapping request extends the clip). */
+  /** Planned end (moves later when an overlapping request extends the clip, or the camera is slow to deliver video). */
   end: string;
   requestedAt: string;
   preRollSeconds: number;
