@@ -16,7 +16,8 @@
  * without the garbage collector's timing, and the constructors that grew are listed.
  *
  * Env: BENCH_SOAK_MINUTES (total, default 30), BENCH_SOAK_WARMUP_MINUTES (default 5),
- * BENCH_SOAK_CHURN_MS (default 3000), BENCH_SOAK_HEAP (0/1). Results go to docs/benchmarks.md ("Soak").
+ * BENCH_SOAK_CHURN_MS (default 3000), BENCH_SOAK_HEAP (0/1), BENCH_SOAK_NODE_OPTIONS (flags for the
+ * server's Node, e.g. `--max-semi-space-size=4`). Results go to docs/benchmarks.md ("Soak").
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -76,7 +77,12 @@ const sp = await startServerProcess({
   },
   env: {
     CAMSTACK_SEGMENT_SECONDS: String(SEGMENT_S),
-    ...(heapDir ? { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}` } : {}),
+    NODE_OPTIONS: [
+      process.env.BENCH_SOAK_NODE_OPTIONS ?? '',
+      heapDir ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}` : '',
+    ]
+      .join(' ')
+      .trim(),
   },
 });
 const browser = await launchChromium();
@@ -292,6 +298,7 @@ try {
   const lines = [
     '',
     `machine: ${machineLine()}; load ${load0} → ${load1}`,
+    `server Node flags: ${process.env.BENCH_SOAK_NODE_OPTIONS || '(none)'}`,
     `run: ${((t1 - t0) / 60_000).toFixed(1)} min, warm-up ${WARMUP_MIN} min, ${samples.length} samples every ${SAMPLE_MS / 1000} s`,
     `activity: ${counts.joins} viewers joined / ${counts.leaves} left (${counts.joinFailures} failed to play), ${counts.snapshots} snapshots (${counts.snapshotFailures} failed), ${counts.sse} SSE listeners, ${counts.clips} clips asked (${counts.clipFailures} refused), ${clips.length} clips on record`,
     '',
