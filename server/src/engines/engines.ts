@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import type { EventBus } from '../events/bus.js';
+import { LineLevels } from '../log/engine-lines.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
 import { ManagedProcess } from '../supervisor/managed-process.js';
@@ -76,8 +77,11 @@ export class Engines {
       ...(opts.timing?.unhealthyAfterMs !== undefined ? { unhealthyAfterMs: opts.timing.unhealthyAfterMs } : {}),
       ...(opts.timing?.policy ? { policy: opts.timing.policy } : {}),
     };
+    const go2rtcLevels = new LineLevels();
+    const mediamtxLevels = new LineLevels();
     this.go2rtc = new ManagedProcess({
       ...common,
+      lineLevel: (line) => go2rtcLevels.level(line, Date.now()),
       name: 'go2rtc',
       command: opts.binaries.go2rtc,
       args: ['-c', join(opts.workDir, 'go2rtc.yaml')],
@@ -89,6 +93,7 @@ export class Engines {
     });
     this.mediamtx = new ManagedProcess({
       ...common,
+      lineLevel: (line) => mediamtxLevels.level(line, Date.now()),
       name: 'mediamtx',
       command: opts.binaries.mediamtx,
       args: [join(opts.workDir, 'mediamtx.yml')],

@@ -60,6 +60,8 @@ export interface ManagedProcessOptions {
    * to it comes here, apart from the log and the tail (progress is metrics, not output to keep).
    */
   onProgressLine?: (line: string) => void;
+  /** The log level of an output line (already redacted). Default: every line at `debug`. */
+  lineLevel?: (line: string) => 'debug' | 'info' | 'warn' | 'error';
   /** If set, `<pidDir>/<safe-name>.pid` holds `{pid, command}` while the child runs (see reapOrphans). */
   pidDir?: string;
 }
@@ -496,7 +498,8 @@ export class ManagedProcess {
     }
     run.recent.push(line);
     if (run.recent.length > LAST_ERROR_LINES) run.recent.shift();
-    this.#log.debug({ stream }, line);
+    const level = this.#opts.lineLevel?.(line) ?? 'debug';
+    this.#log[level]({ stream }, line);
     if (this.#opts.onLine) {
       try {
         this.#opts.onLine(stream, line);
