@@ -16,11 +16,16 @@ import { execFileSync } from 'node:child_process';
 import { totalmem } from 'node:os';
 import { SyntheticCameraServer } from '../scripts/synthetic-cameras.js';
 import { resolveBinaries } from '../server/src/engines/binaries.js';
-import type { RecordingView } from '../server/src/recordings/service.js';
 import { freePorts } from '../test/helpers/ports.js';
-import { waitUntil } from '../test/helpers/processes.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
-import { checkSegments, probeBitrate, sourceClip, transcodeAnchor } from './lib/media.js';
+import {
+  checkSegments,
+  listRecordings,
+  probeBitrate,
+  sourceClip,
+  transcodeAnchor,
+  waitForSegments,
+} from './lib/media.js';
 import { cpuSeconds, serverPids } from './lib/procs.js';
 import { cpuModel, loadavg, machineLine } from './lib/report.js';
 
@@ -49,16 +54,8 @@ async function main(): Promise<void> {
     env: { CAMSTACK_SEGMENT_SECONDS: String(SEGMENT_S) },
   });
   try {
-    const list = async (): Promise<RecordingView[]> => {
-      const res = await fetch(`${sp.baseUrl}/api/recordings?type=segment&limit=1000&order=asc`);
-      return ((await res.json()) as { items: RecordingView[] }).items;
-    };
     // Warm up: every camera has written a complete segment.
-    await waitUntil(
-      async () => new Set((await list()).filter((r) => !r.inProgress).map((r) => r.camera)).size === CAMERAS,
-      120_000,
-      'a complete segment from every camera',
-    );
+    await waitForSegments(sp.baseUrl, names, 120_000);
     const pids = serverPids(sp.proc.pid, sp.dir);
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid) ?? 0]));
     const t0 = Date.now();
@@ -73,7 +70,7 @@ async function main(): Promise<void> {
 
     // Segments: complete, contiguous, per camera, across the window.
     await new Promise((r) => setTimeout(r, (SEGMENT_S + 3) * 1000));
-    const segs = (await list()).filter((r) => !r.inProgress);
+    const segs = (await listRecordings(sp.baseUrl, 'segment')).filter((r) => !r.inProgress);
     const { inWindow, gaps } = checkSegments(segs, names, t0, t1, SEGMENT_S);
 
     // The anchor, in the same run, on the same stream.

@@ -18,7 +18,6 @@ import { execFileSync } from 'node:child_process';
 import { totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SyntheticCameraServer } from '../scripts/synthetic-cameras.js';
-import type { RecordingView } from '../server/src/recordings/service.js';
 import {
   closeSession,
   launchChromium,
@@ -28,9 +27,16 @@ import {
   sessionFrames,
 } from '../test/helpers/browser.js';
 import { freePorts } from '../test/helpers/ports.js';
-import { processesMatching, waitUntil } from '../test/helpers/processes.js';
+import { processesMatching } from '../test/helpers/processes.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
-import { checkSegments, probeBitrate, sourceClip, transcodeAnchor } from './lib/media.js';
+import {
+  checkSegments,
+  listRecordings,
+  probeBitrate,
+  sourceClip,
+  transcodeAnchor,
+  waitForSegments,
+} from './lib/media.js';
 import { cpuSeconds, fdCount, mib, rssBytes, serverPids } from './lib/procs.js';
 import { cpuModel, loadavg, machineLine, mean } from './lib/report.js';
 
@@ -65,15 +71,7 @@ const sp = await startServerProcess({
 });
 const browser = await launchChromium();
 try {
-  const list = async (): Promise<RecordingView[]> => {
-    const res = await fetch(`${sp.baseUrl}/api/recordings?type=segment&limit=1000&order=asc`);
-    return ((await res.json()) as { items: RecordingView[] }).items;
-  };
-  await waitUntil(
-    async () => new Set((await list()).filter((r) => !r.inProgress).map((r) => r.camera)).size === CAMERAS,
-    180_000,
-    'a complete segment from every camera',
-  );
+  await waitForSegments(sp.baseUrl, names, 180_000);
 
   // Viewers: alternate WebRTC and MSE, each on its own page and camera, kept open.
   const viewers: { page: Awaited<ReturnType<typeof openLivePage>>; session: string; mode: string; camera: string }[] =
@@ -132,7 +130,7 @@ try {
   }
 
   await new Promise((r) => setTimeout(r, (SEGMENT_S + 3) * 1000));
-  const { inWindow, gaps } = checkSegments(await list(), names, t0, t1, SEGMENT_S);
+  const { inWindow, gaps } = checkSegments(await listRecordings(sp.baseUrl, 'segment'), names, t0, t1, SEGMENT_S);
   const anchor = transcodeAnchor(clip, source.seconds, SPEC.kbps);
 
   const total = used1.node + used1.go2rtc + used1.mediamtx;

@@ -25,7 +25,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SyntheticCameraServer } from '../scripts/synthetic-cameras.js';
-import type { RecordingView } from '../server/src/recordings/service.js';
 import {
   closeSession,
   launchChromium,
@@ -35,10 +34,9 @@ import {
   watchMjpeg,
 } from '../test/helpers/browser.js';
 import { freePorts } from '../test/helpers/ports.js';
-import { waitUntil } from '../test/helpers/processes.js';
 import { startServerProcess } from '../test/helpers/server-process.js';
 import { type HeapSummary, heapGrowth, summarizeHeap, takeHeapSnapshot } from './lib/heap.js';
-import { checkSegments, sourceClip } from './lib/media.js';
+import { checkSegments, listRecordings, sourceClip, waitForSegments } from './lib/media.js';
 import { fdCount, ffmpegJobs, mib, rssBytes, serverPids, threadCount } from './lib/procs.js';
 import { loadavg, machineLine } from './lib/report.js';
 
@@ -114,16 +112,7 @@ const note = (what: string, err: unknown): void => {
 };
 
 try {
-  const list = async (type: 'segment' | 'clip'): Promise<RecordingView[]> => {
-    const res = await fetch(`${sp.baseUrl}/api/recordings?type=${type}&limit=1000&order=asc`);
-    return ((await res.json()) as { items: RecordingView[] }).items;
-  };
-  await waitUntil(
-    async () =>
-      new Set((await list('segment')).filter((r) => !r.inProgress).map((r) => r.camera)).size === recorded.length,
-    180_000,
-    'a complete segment from every recorded camera',
-  );
+  await waitForSegments(sp.baseUrl, recorded, 180_000);
   const pids = serverPids(sp.proc.pid, sp.dir);
   const live = await openLivePage(browser, `${sp.baseUrl}/api/health`);
   const open: string[] = [];
@@ -275,8 +264,8 @@ try {
 
   // Recording stayed whole through the churn, and every clip asked for exists.
   await new Promise((r) => setTimeout(r, (SEGMENT_S + 3) * 1000));
-  const { inWindow, gaps } = checkSegments(await list('segment'), recorded, t0, t1, SEGMENT_S);
-  const clips = (await list('clip')).filter((c) => Date.parse(c.start) >= t0 - 10_000);
+  const { inWindow, gaps } = checkSegments(await listRecordings(sp.baseUrl, 'segment'), recorded, t0, t1, SEGMENT_S);
+  const clips = (await listRecordings(sp.baseUrl, 'clip')).filter((c) => Date.parse(c.start) >= t0 - 10_000);
 
   const median = (xs: number[]): number => {
     const s = [...xs].sort((a, b) => a - b);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveBinaries } from '../../server/src/engines/binaries.js';
 import type { RecordingView } from '../../server/src/recordings/service.js';
+import { waitUntil } from '../../test/helpers/processes.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -155,4 +156,24 @@ export function checkSegments(
       gaps.push(`${name}: only ${covered.toFixed(0)} s recorded of ${wall.toFixed(0)} s`);
   }
   return { inWindow, gaps };
+}
+
+/** Recordings of one type from the API, oldest first (up to 1000). */
+export async function listRecordings(baseUrl: string, type: 'segment' | 'clip'): Promise<RecordingView[]> {
+  const res = await fetch(`${baseUrl}/api/recordings?type=${type}&limit=1000&order=asc`);
+  return ((await res.json()) as { items: RecordingView[] }).items;
+}
+
+/** The warm-up every recording benchmark starts with: a complete segment from each camera. */
+export async function waitForSegments(baseUrl: string, cameras: readonly string[], timeoutMs: number): Promise<void> {
+  await waitUntil(
+    async () => {
+      const done = new Set(
+        (await listRecordings(baseUrl, 'segment')).filter((r) => !r.inProgress).map((r) => r.camera),
+      );
+      return cameras.every((c) => done.has(c));
+    },
+    timeoutMs,
+    'a complete segment from every camera',
+  );
 }
