@@ -12,6 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -201,7 +202,10 @@ describe('the add-on, run as its container runs it', () => {
       CAMSTACK_API_RATE_LIMIT: String(RATE_LIMIT),
       CAMSTACK_STATUS_POLL_MS: '300',
     };
-    proc = spawn(process.execPath, [join(app, 'server/dist/main.js')], {
+    // The Node flags of the s6 run script, so the server runs as the image runs it.
+    const runScript = readFileSync(join(root, 'rootfs/etc/s6-overlay/s6-rc.d/camstack/run'), 'utf8');
+    const nodeFlags = /^exec node (.*) \/app\/server\/dist\/main\.js$/m.exec(runScript)?.[1]?.split(' ') ?? [];
+    proc = spawn(process.execPath, [...nodeFlags, join(app, 'server/dist/main.js')], {
       cwd: app,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -102,7 +102,7 @@ describe('s6-overlay service and shell scripts', () => {
     const run = readFileSync(join(S6, 'camstack/run'), 'utf8');
     assert.match(run, /^#!\/command\/with-contenv bash\n/, 'the container environment (SUPERVISOR_TOKEN) is passed');
     const lines = run.trim().split('\n');
-    assert.equal(lines.at(-1), 'exec node /app/server/dist/main.js');
+    assert.equal(lines.at(-1), 'exec node --max-semi-space-size=4 /app/server/dist/main.js');
     // …which is where the Dockerfile puts the build.
     assert.match(dockerfile, /^COPY --from=app-build \/app\/server\/dist \/app\/server\/dist$/m);
     assert.match(dockerfile, /^COPY rootfs \/$/m);
