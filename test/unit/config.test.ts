@@ -12,7 +12,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type Camera, type Config, ConfigError, loadConfig, saveCamerasFile } from '../../server/src/config/load.js';
+import { parseDocument } from 'yaml';
+import {
+  type Camera,
+  type Config,
+  ConfigError,
+  loadConfig,
+  saveCamerasFile,
+  yamlLineOf,
+} from '../../server/src/config/load.js';
 import { integrationConfig } from '../../server/src/hass/options.js';
 
 const DEFAULT_CAMERAS_FILE = '/config/cameras.yaml';
@@ -353,7 +361,7 @@ describe('loadConfig: camera checks', () => {
     const label = `cameras_file (${s.camerasPath})`;
     assert.equal(
       loadError(s).message,
-      `${label} cameras[2].id: duplicate camera id "a" (also at ${label} cameras[0].id)`,
+      `${label} cameras[2].id: duplicate camera id "a" (also at ${label} cameras[0].id) (line 14)`,
     );
   });
 
@@ -361,7 +369,7 @@ describe('loadConfig: camera checks', () => {
     const s = fileCase([camera('b'), camera('front')], { cameras: [camera('front')] });
     assert.equal(
       loadError(s).message,
-      `cameras_file (${s.camerasPath}) cameras[1].id: duplicate camera id "front" (also at options.json cameras[0].id)`,
+      `cameras_file (${s.camerasPath}) cameras[1].id: duplicate camera id "front" (also at options.json cameras[0].id) (line 9)`,
     );
   });
 
@@ -393,7 +401,8 @@ describe('loadConfig: camera checks', () => {
   for (const [name, expected] of badNames) {
     it(`rejects name ${JSON.stringify(name).slice(0, 20)}`, () => {
       const err = loadError(fileCase([{ ...camera('a'), name }]));
-      assert.ok(err.message.endsWith(`cameras[0].name: ${expected}`), err.message);
+      // The file's problems name their line: the name is on line 5 of the generated file.
+      assert.ok(err.message.endsWith(`cameras[0].name: ${expected} (line 5)`), err.message);
     });
   }
 
@@ -474,11 +483,11 @@ describe('loadConfig: camera checks', () => {
     assert.deepEqual(lines, [
       'options.json unknown key "foo"',
       'options.json log_level: must be one of trace, debug, info, warning, error (got "loud")',
-      `${label} cameras[0]: unknown key "extra"`,
-      `${label} cameras[0].id: must match ^[a-z0-9_]{1,64}$ (got "Bad Id") — e.g. "bad_id"`,
-      `${label} cameras[0].name: must not be empty`,
-      `${label} cameras[0].source: unsupported scheme "file:" (allowed: rtsp, rtsps, rtmp, http, https)`,
-      `${label} cameras[2].id: duplicate camera id "ok" (also at ${label} cameras[1].id)`,
+      `${label} cameras[0]: unknown key "extra" (line 7)`,
+      `${label} cameras[0].id: must match ^[a-z0-9_]{1,64}$ (got "Bad Id") — e.g. "bad_id" (line 4)`,
+      `${label} cameras[0].name: must not be empty (line 5)`,
+      `${label} cameras[0].source: unsupported scheme "file:" (allowed: rtsp, rtsps, rtmp, http, https) (line 6)`,
+      `${label} cameras[2].id: duplicate camera id "ok" (also at ${label} cameras[1].id) (line 15)`,
     ]);
     assert.deepEqual(err.problems[1], {
       path: 'options.json log_level',
@@ -486,6 +495,21 @@ describe('loadConfig: camera checks', () => {
       source: 'options.json',
       pointer: 'log_level',
     });
+  });
+});
+
+describe('yamlLineOf', () => {
+  const text = ['cameras:', '  - id: a', '    name: A', '    recording:', '      keep: 1', '  - id: "b"', ''].join(
+    '\n',
+  );
+  const doc = parseDocument(text);
+  it('finds the node a pointer names, the unknown key itself, and falls back to the nearest parent', () => {
+    assert.equal(yamlLineOf(doc, text, 'cameras[0].name', 'must not be empty'), 3);
+    assert.equal(yamlLineOf(doc, text, 'cameras[1].id', 'duplicate'), 6);
+    assert.equal(yamlLineOf(doc, text, 'cameras[0].recording', 'unknown key "keep"'), 5);
+    assert.equal(yamlLineOf(doc, text, 'cameras[0].source', 'is required'), 2, 'missing: the camera itself');
+    assert.equal(yamlLineOf(doc, text, 'cameras[7].id', 'x'), 2, 'no such camera: where the list starts');
+    assert.equal(yamlLineOf(doc, text, 'nothing', 'x'), null);
   });
 });
 

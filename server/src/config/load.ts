@@ -422,8 +422,33 @@ function camerasFileRef(envValue: string | undefined, configured: unknown): Came
   return { path, label: `${key} (${path})`, explicit: path !== OPTION_DEFAULTS.cameras_file };
 }
 
+/**
+ * PURE: the line (1-based) of the YAML node a problem's pointer names (`cameras[1].recording`), or
+ * of the unknown key itself for `unknown key "x"`; null when the document has no such node.
+ */
+export function yamlLineOf(doc: Document, text: string, pointer: string, message: string): number | null {
+  const segments: (string | number)[] = [];
+  for (const m of pointer.matchAll(/([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g)) {
+    if (m[1] !== undefined) segments.push(m[1]);
+    else if (m[2] !== undefined) segments.push(Number(m[2]));
+    else if (m[3] !== undefined) segments.push(JSON.parse(m[3]) as string);
+  }
+  const unknown = /^unknown key (".*")$/.exec(message)?.[1];
+  if (unknown !== undefined) segments.push(JSON.parse(unknown) as string);
+  for (let n = segments.length; n > 0; n--) {
+    const node: unknown = doc.getIn(segments.slice(0, n), true);
+    const range = (node as { range?: [number, number, number] } | undefined)?.range;
+    if (range) return text.slice(0, range[0]).split('\n').length;
+  }
+  return null;
+}
+
 /** The cameras YAML file's `cameras` list (raw), or undefined when absent/broken. */
-function readCamerasFile(ref: CamerasFileRef, problems: ConfigProblem[]): unknown {
+function readCamerasFile(
+  ref: CamerasFileRef,
+  problems: ConfigProblem[],
+  onParsed?: (doc: Document, text: string) => void,
+): unknown {
   const read = readText(ref.path);
   if ('missing' in read) {
     if (ref.explicit) problems.push(makeProblem(ref.label, '', 'does not exist'));
@@ -442,6 +467,7 @@ function readCamerasFile(ref: CamerasFileRef, problems: ConfigProblem[]): unknow
     }
     return undefined;
   }
+  onParsed?.(doc, read.text);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
@@ -724,7 +750,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 
   // The cameras file.
   const camerasRef = camerasFileRef(envString(env, 'CAMSTACK_CAMERAS_FILE'), rawRecord.cameras_file);
-  const fileCameras = camerasRef ? readCamerasFile(camerasRef, problems) : undefined;
+  let camerasDoc: { doc: Document; text: string } | null = null;
+  const fileCameras = camerasRef
+    ? readCamerasFile(camerasRef, problems, (doc, text) => {
+        camerasDoc = { doc, text };
+      })
+    : undefined;
 
   // Cross-field checks on whatever parsed.
   const optionCameras = Array.isArray(rawRecord.cameras) ? rawRecord.cameras : [];
@@ -744,7 +775,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   if (optionsValid) checkPorts(rawOptions, problems);
 
-  if (problems.length > 0 || !optionsValid) throw new ConfigError(groupBySource(problems));
+  if (problems.length > 0 || !optionsValid) {
+    // A person edits the cameras file by hand: name the line of each of its problems.
+    const located = camerasDoc as { doc: Document; text: string } | null;
+    const withLines = problems.map((p) => {
+      if (!located || !camerasRef || p.source !== camerasRef.label || p.pointer === '') return p;
+      const line = yamlLineOf(located.doc, located.text, p.pointer, p.message);
+      return line === null ? p : { ...p, message: `${p.message} (line ${line})` };
+    });
+    throw new ConfigError(groupBySource(withLines));
+  }
 
   // Everything validated: normalise.
   const options: Options = rawOptions;
