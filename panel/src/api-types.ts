@@ -42,6 +42,12 @@ export interface CameraStatus {
   transcoding: boolean;
   recording: boolean;
   lastError: string | null;
+  /** Failed connection checks since the camera last streamed (0 while it streams). */
+  retries: number;
+  /** When Camstack next checks a failing camera (ISO 8601), or null. */
+  nextRetryAt: string | null;
+  /** Why continuous recording is not writing although it is on (e.g. the media disk is full), or null. */
+  recordingError: string | null;
 }
 
 export interface CameraInput {

@@ -6,6 +6,7 @@ import { html, type TemplateResult } from 'lit';
 
 export {
   mdiAlertCircleOutline,
+  mdiAlertOutline,
   mdiCamera,
   mdiCameraPlus,
   mdiCctv,

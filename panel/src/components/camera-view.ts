@@ -1,13 +1,16 @@
 /**
  * `<camstack-camera-view camera="id">`: one camera — the live player, "Save clip" (with the
  * camera's pre-roll, or another), a snapshot to download, the continuous-recording switch
- * (`PUT api/cameras/:id {recording: {continuous}}`) and the stream's facts from its live status.
+ * (`PUT api/cameras/:id {recording: {continuous}}`) with a warning when 24/7 recording is paused
+ * (e.g. the media disk is full), and the stream's facts from its live status, including the last
+ * error and when Camstack checks a failing camera again.
  */
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { ApiError, api, type CameraStatus, urls } from '../api.js';
 import { fmtDuration, fmtTime, STATE_LABEL } from '../format.js';
-import { icon, mdiCamera, mdiChevronLeft, mdiContentSave, mdiEye, mdiFilmstrip } from '../icons.js';
+import { icon, mdiAlertOutline, mdiCamera, mdiChevronLeft, mdiContentSave, mdiEye, mdiFilmstrip } from '../icons.js';
+import { recordingPausedText, retryText } from '../status-text.js';
 import { StoreController, store } from '../store.js';
 import { shared, tokens } from '../theme.js';
 import './player.js';
@@ -88,6 +91,26 @@ export class CamstackCameraView extends LitElement {
       }
       .switch label {
         flex: 1;
+      }
+      .recording-paused {
+        display: flex;
+        align-items: flex-start;
+        gap: 8px;
+        margin: 12px 0 0;
+        padding: 8px 10px;
+        border-radius: 8px;
+        border: 1px solid color-mix(in srgb, var(--cs-warning) 60%, transparent);
+        background: color-mix(in srgb, var(--cs-warning) 14%, transparent);
+        color: var(--cs-text);
+        overflow-wrap: anywhere;
+      }
+      .recording-paused .icon {
+        flex: none;
+        color: var(--cs-warning);
+      }
+      .retry {
+        color: var(--cs-text2);
+        white-space: nowrap;
       }
       .toast {
         padding: 8px 12px;
@@ -189,6 +212,8 @@ export class CamstackCameraView extends LitElement {
     }
     const st = store.status.get(cam.id);
     const state = st?.state ?? 'idle';
+    const paused = cam.enabled ? recordingPausedText(st) : null;
+    const retry = cam.enabled ? retryText(st, Date.now()) : null;
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
     const preRoll = this.preRoll ?? cam.recording.preRollSeconds;
     const prerolls = [...new Set([cam.recording.preRollSeconds, ...PRE_ROLLS])].sort((a, b) => a - b);
@@ -248,6 +273,11 @@ export class CamstackCameraView extends LitElement {
               @change=${(e: Event) => this.#setContinuous((e.target as HTMLInputElement).checked)}
             />
           </div>
+          ${
+            paused
+              ? html`<p class="recording-paused" role="status">${icon(mdiAlertOutline, 'Warning')}<span>${paused}</span></p>`
+              : nothing
+          }
           <dl class="facts">
             <dt>State</dt>
             <dd>${STATE_LABEL[state] ?? state}${st?.recording ? ' · recording' : ''}</dd>
@@ -267,7 +297,15 @@ export class CamstackCameraView extends LitElement {
             <dd>${st?.lastFrameAt ? fmtTime(new Date(st.lastFrameAt)) : '—'}</dd>
             <dt>Source</dt>
             <dd>${cam.sourceType}</dd>
-            ${st?.lastError ? html`<dt>Last error</dt><dd class="error-text">${st.lastError}</dd>` : nothing}
+            ${
+              st?.lastError
+                ? html`<dt>Last error</dt><dd
+                      ><span class="error-text last-error">${st.lastError}</span>${retry ? html` <span class="retry">(${retry})</span>` : nothing}</dd
+                    >`
+                : retry
+                  ? html`<dt>Next check</dt><dd class="retry">${retry}</dd>`
+                  : nothing
+            }
           </dl>
         </aside>
       </div>

@@ -1,14 +1,17 @@
 /**
  * `<camstack-wall>`: every camera live, in a responsive grid (one column on a phone, as many
  * 340 px+ columns as fit on wider screens). Each tile shows the camera's state and viewer count
- * from the live status; its player pauses and releases the stream while off screen or hidden.
+ * from the live status, a warning when 24/7 recording is paused (e.g. the media disk is full) and,
+ * for a failing camera, its last error and when Camstack checks it again; its player pauses and
+ * releases the stream while off screen or hidden.
  */
 import { css, html, LitElement, nothing } from 'lit';
-import { customElement } from 'lit/decorators.js';
+import { customElement, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { CameraView } from '../api.js';
 import { STATE_LABEL } from '../format.js';
-import { icon, mdiCameraPlus, mdiEye, mdiRecord } from '../icons.js';
+import { icon, mdiAlertOutline, mdiCameraPlus, mdiEye, mdiRecord } from '../icons.js';
+import { recordingPausedText, retryText } from '../status-text.js';
 import { StoreController, store } from '../store.js';
 import { shared, tokens } from '../theme.js';
 import './player.js';
@@ -16,6 +19,9 @@ import './player.js';
 @customElement('camstack-wall')
 export class CamstackWall extends LitElement {
   readonly #store = new StoreController(this);
+  /** Re-renders every second while some camera shows a "retrying in N s" countdown. */
+  @state() private tick = 0;
+  #timer: ReturnType<typeof setInterval> | null = null;
 
   static override styles = [
     tokens,
@@ -60,6 +66,38 @@ export class CamstackWall extends LitElement {
       .rec {
         color: var(--cs-error);
       }
+      .note {
+        display: flex;
+        align-items: center;
+        gap: 6px;
+        margin: 0;
+        padding: 0 12px 8px;
+        font-size: 0.875rem;
+        min-width: 0;
+      }
+      .note .text {
+        min-width: 0;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+      }
+      .note .icon {
+        flex: none;
+        width: 18px;
+        height: 18px;
+      }
+      .recording-paused {
+        color: var(--cs-warning);
+        font-weight: 500;
+      }
+      .failing .text {
+        color: var(--cs-error);
+      }
+      .failing .retry {
+        flex: none;
+        color: var(--cs-text2);
+        font-variant-numeric: tabular-nums;
+      }
       .empty {
         padding: 32px 16px;
         text-align: center;
@@ -70,10 +108,27 @@ export class CamstackWall extends LitElement {
     `,
   ];
 
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.#timer = setInterval(() => {
+      if (store.cameras.some((c) => c.enabled && store.status.get(c.id)?.nextRetryAt)) this.tick++;
+    }, 1000);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
   #tile(camera: CameraView) {
     const status = store.status.get(camera.id);
     const state = camera.enabled ? (status?.state ?? 'idle') : 'idle';
     const viewers = status?.viewers ?? 0;
+    const paused = camera.enabled ? recordingPausedText(status) : null;
+    const failing = camera.enabled && (state === 'offline' || state === 'error');
+    const retry = failing ? retryText(status, Date.now()) : null;
+    const lastError = failing ? (status?.lastError ?? null) : null;
     return html`<article class="card tile" data-camera=${camera.id} aria-label=${camera.name}>
       <header>
         <a href="camera/${encodeURIComponent(camera.id)}" title="Open ${camera.name}">${camera.name}</a>
@@ -84,6 +139,21 @@ export class CamstackWall extends LitElement {
         </span>
       </header>
       ${
+        paused
+          ? html`<p class="note recording-paused" role="status" title=${paused}>
+              ${icon(mdiAlertOutline, 'Warning')}<span class="text">${paused}</span>
+            </p>`
+          : nothing
+      }
+      ${
+        lastError || retry
+          ? html`<p class="note failing" title=${[lastError, retry].filter(Boolean).join(' · ')}>
+              ${lastError ? html`<span class="text last-error">${lastError}</span>` : nothing}
+              ${retry ? html`<span class="retry">${lastError ? '· ' : ''}${retry}</span>` : nothing}
+            </p>`
+          : nothing
+      }
+      ${
         camera.enabled
           ? html`<camstack-player camera=${camera.id} label=${camera.name} codec=${status?.codec ?? ''} poster-width="480"></camstack-player>`
           : html`<div class="disabled">Camera disabled</div>`
@@ -93,6 +163,7 @@ export class CamstackWall extends LitElement {
 
   protected override render() {
     void this.#store;
+    void this.tick;
     if (!store.loaded) return html`<p class="muted">Loading cameras…</p>`;
     if (store.loadError) return html`<p class="error-text" role="alert">${store.loadError}</p>`;
     if (store.cameras.length === 0) {
