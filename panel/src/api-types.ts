@@ -1,11 +1,14 @@
 /**
- * The API's shapes as the panel sees them (DOM-free, so tests import them under Node). They
- * mirror the server's schemas (server/src/cameras/api-schemas.ts, server/src/recordings/schemas.ts,
- * server/src/recordings/storage.ts, server/src/http/health.ts); the panel is built apart from the
- * server, so they are restated here rather than imported.
+ * The API's shapes as the panel sees them (DOM-free, so tests import them under Node). Camera
+ * status and recordings come from the server's own type-only modules (no runtime code: the build
+ * erases them), so they cannot drift; the rest mirrors the server's schemas
+ * (server/src/cameras/api-schemas.ts, server/src/recordings/storage.ts, server/src/http/health.ts).
  */
 
-export type CameraState = 'idle' | 'connecting' | 'streaming' | 'offline' | 'error';
+import type { CameraState, CameraStatus } from '../../server/src/cameras/status.js';
+import type { RecordingView } from '../../server/src/recordings/view-types.js';
+
+export type { CameraState, CameraStatus, RecordingView };
 export type SourceType = 'rtsp' | 'rtsps' | 'rtmp' | 'http-mjpeg' | 'http-jpeg' | 'ffmpeg-test';
 
 export interface RecordingSettings {
@@ -27,27 +30,6 @@ export interface CameraView {
   origin: 'options' | 'file';
   readOnly: boolean;
   recording: RecordingSettings;
-}
-
-export interface CameraStatus {
-  id: string;
-  state: CameraState;
-  viewers: number;
-  uptimeSeconds: number;
-  lastFrameAt: string | null;
-  bitrateKbps: number | null;
-  fps: number | null;
-  codec: string | null;
-  resolution: string | null;
-  transcoding: boolean;
-  recording: boolean;
-  lastError: string | null;
-  /** Failed connection checks since the camera last streamed (0 while it streams). */
-  retries: number;
-  /** When Camstack next checks a failing camera (ISO 8601), or null. */
-  nextRetryAt: string | null;
-  /** Why continuous recording is not writing although it is on (e.g. the media disk is full), or null. */
-  recordingError: string | null;
 }
 
 export interface CameraInput {
@@ -74,23 +56,6 @@ export interface Health {
   uptimeSeconds: number;
   engines: { go2rtc: EngineHealth; mediamtx: EngineHealth };
   reasons: string[];
-}
-
-export interface RecordingView {
-  id: string;
-  type: 'segment' | 'clip';
-  camera: string;
-  start: string;
-  end: string;
-  durationSeconds: number;
-  size: number;
-  protected: boolean;
-  inProgress: boolean;
-  trigger: string | null;
-  kind: 'continuous' | 'buffer' | null;
-  path: string | null;
-  url: string | null;
-  expiresAt: string | null;
 }
 
 export interface RecordingList {

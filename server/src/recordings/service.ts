@@ -97,6 +97,9 @@ import {
 } from './retention.js';
 import { type StorageReport, storageReport } from './storage.js';
 import type { DeletionReason } from './types.js';
+import type { RecordingView } from './view-types.js';
+
+export type { RecordingView } from './view-types.js';
 
 export const MAX_PRE_ROLL_SECONDS = 300;
 export const MAX_CLIP_SECONDS = 3600;
@@ -115,27 +118,6 @@ const RECORDER_FRAGMENT_MS = 500;
 const RECORDER_POLL_MS = 150;
 /** Above this estimated size an export is a fragmented MP4 (plain MP4 offsets are 32-bit). */
 const PLAIN_MP4_LIMIT = 3.5e9;
-
-export interface RecordingView {
-  id: string;
-  type: 'segment' | 'clip';
-  camera: string;
-  start: string;
-  end: string;
-  durationSeconds: number;
-  size: number;
-  protected: boolean;
-  /** A segment still being written or a clip still being recorded. */
-  inProgress: boolean;
-  trigger: string | null;
-  kind: 'continuous' | 'buffer' | null;
-  /** Relative to the media folder; null while a clip is recorded. */
-  path: string | null;
-  /** `/api/recordings/<id>/video`, null while there is no file yet. */
-  url: string | null;
-  /** When retention deletes it; null when protected or in progress. */
-  expiresAt: string | null;
-}
 
 export interface ClipRequest {
   /** Seconds before now to include (default: the camera's preRollSeconds). */
