@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SyntheticCameraServer } from '../../scripts/synthetic-cameras.js';
 import { freePorts } from '../helpers/ports.js';
-import { processesMatching, waitUntil } from '../helpers/processes.js';
+import { waitUntil } from '../helpers/processes.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { fixtureClip, longestGap, SseReader, segments, status } from './support.js';
 
@@ -89,7 +89,6 @@ describe('camera source outage', { concurrency: 2 }, () => {
       await writeFile(process.env.CAMSTACK_TEST_DUMP, sp?.output() ?? '');
     }
     await sp?.cleanup();
-    for (const p of sp ? processesMatching(sp.dir) : []) process.kill(p.pid, 'SIGKILL');
     await sim?.stop();
     if (Object.keys(figures).length) console.log(`outage recovery: ${JSON.stringify(figures)}`);
   });

@@ -12,7 +12,7 @@ import { connectAsync } from 'mqtt';
 import { SyntheticCameraServer } from '../../scripts/synthetic-cameras.js';
 import { type Mosquitto, type Recorder, recorder, retained, startMosquitto } from '../helpers/mosquitto.js';
 import { freePorts } from '../helpers/ports.js';
-import { processesMatching, waitUntil } from '../helpers/processes.js';
+import { waitUntil } from '../helpers/processes.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { api, fixtureClip } from './support.js';
 
@@ -45,7 +45,6 @@ describe('MQTT broker and Home Assistant restarts', () => {
 
   after(async () => {
     await sp?.cleanup();
-    for (const p of sp ? processesMatching(sp.dir) : []) process.kill(p.pid, 'SIGKILL');
     await sim?.stop();
     await broker?.cleanup();
     console.log(`MQTT recovery: ${JSON.stringify(figures)}`);

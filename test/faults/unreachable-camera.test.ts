@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../helpers/ports.js';
-import { processesMatching, waitUntil } from '../helpers/processes.js';
+import { waitUntil } from '../helpers/processes.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { api, engines, status, strays, treeCpuSeconds } from './support.js';
 
@@ -52,7 +52,6 @@ describe('a camera that is never reachable', () => {
     for (const s of sockets) s.destroy();
     blackhole?.close();
     await sp?.cleanup();
-    for (const p of sp ? processesMatching(sp.dir) : []) process.kill(p.pid, 'SIGKILL');
   });
 
   it('closed port and black hole: no busy loop (CPU time near idle), retries with backoff visible in the status', async () => {

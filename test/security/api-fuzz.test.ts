@@ -22,7 +22,6 @@ import ajvFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { SyntheticCameraServer } from '../../scripts/synthetic-cameras.js';
 import { freePorts } from '../helpers/ports.js';
-import { processesMatching } from '../helpers/processes.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import {
   assertErrorShape,
@@ -345,7 +344,6 @@ describe('fuzzing every operation of the served OpenAPI document', () => {
   after(async () => {
     if (process.env.CAMSTACK_TEST_DUMP) await writeFile(process.env.CAMSTACK_TEST_DUMP, sp?.output() ?? '');
     await sp?.cleanup();
-    for (const p of sp ? processesMatching(sp.dir) : []) process.kill(p.pid, 'SIGKILL');
     await sim?.stop();
   });
 

@@ -84,7 +84,6 @@ describe('hostile camera input', () => {
     standin?.closeAllConnections();
     await new Promise((r) => standin?.close(r));
     await sp?.cleanup();
-    for (const p of sp ? processesMatching(sp.dir) : []) process.kill(p.pid, 'SIGKILL');
     await sim?.stop();
   });
 

@@ -23,7 +23,7 @@ import { SyntheticCameraServer } from '../../scripts/synthetic-cameras.js';
 import { CONTENT_SECURITY_POLICY } from '../../server/src/http/guard.js';
 import { type Mosquitto, type Recorder, recorder, startMosquitto } from '../helpers/mosquitto.js';
 import { freePorts } from '../helpers/ports.js';
-import { descendantsOf, processesMatching, waitUntil } from '../helpers/processes.js';
+import { descendantsOf, waitUntil } from '../helpers/processes.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { assertErrorShape, call, fillPath, isStreaming, type Operation, openApiOperations } from './support.js';
 
@@ -196,7 +196,6 @@ describe('what the running add-on exposes', () => {
     stopSse();
     await mqtt?.close();
     await sp?.cleanup();
-    for (const p of sp ? processesMatching(sp.dir) : []) process.kill(p.pid, 'SIGKILL');
     await sim?.stop();
     await broker?.cleanup();
   });

@@ -14,7 +14,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { SyntheticCameraServer } from '../../scripts/synthetic-cameras.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
 import { freePorts } from '../helpers/ports.js';
-import { processesMatching, waitUntil } from '../helpers/processes.js';
+import { waitUntil } from '../helpers/processes.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
 import { call, type StateSnapshot, stateSnapshot } from './support.js';
 
@@ -77,7 +77,6 @@ describe('malformed MQTT commands', () => {
 
   after(async () => {
     await sp?.cleanup();
-    for (const p of sp ? processesMatching(sp.dir) : []) process.kill(p.pid, 'SIGKILL');
     await sim?.stop();
     await broker?.cleanup();
   });
