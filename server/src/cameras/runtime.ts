@@ -175,7 +175,6 @@ export class CameraRuntime implements CameraStatusSource {
   readonly #internal = new Map<string, number>();
   readonly #verifying = new Map<string, AbortController>();
   readonly #retry = new Map<string, NodeJS.Timeout>();
-  readonly #failures = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   #polling: Promise<void> | null = null;
   #unsubscribe: (() => void)[] = [];
@@ -266,7 +265,6 @@ export class CameraRuntime implements CameraStatusSource {
     this.#tracking.delete(id);
     this.#status.delete(id);
     this.#internal.delete(id);
-    this.#failures.delete(id);
   }
 
   /** Verifies a camera (a few frames within a timeout) and schedules retries while it fails. */
@@ -292,14 +290,12 @@ export class CameraRuntime implements CameraStatusSource {
         if (result.ok) {
           const { ok: _ok, ...facts } = result;
           tr.verification = { state: 'ok', facts, at: now };
-          this.#failures.delete(id);
           tr.retries = 0;
           tr.nextRetryAt = null;
           this.#d.logger.info({ camera: id, ...facts }, 'camera verified');
         } else {
           tr.verification = { state: 'failed', reason: result.reason, at: now };
-          const failures = (this.#failures.get(id) ?? 0) + 1;
-          this.#failures.set(id, failures);
+          const failures = (tr.retries ?? 0) + 1;
           // Back off: 10 s, 20 s, 40 s … up to 5 minutes between tries; never a busy loop.
           const delay = Math.min(300_000, 10_000 * 2 ** (failures - 1));
           this.#d.logger.warn({ camera: id, reason: result.reason, retryInMs: delay }, 'camera verification failed');
