@@ -60,7 +60,7 @@ function harness(t: TestContext): Harness {
     destination: { write: (chunk: string) => logLines.push(chunk) },
   });
   const events: ProcessStateEvent[] = [];
-  bus.on('process.state', (e) => events.push(e));
+  bus.on('process.state', (e) => events.push(e), 'test');
   const created: ManagedProcess[] = [];
   t.after(async () => {
     await Promise.all(created.map((p) => p.stop()));

@@ -335,7 +335,7 @@ describe('ProcessSampler', { timeout: 60_000 }, () => {
     let jobs: SampledProcess[] = [job];
     sampler = new ProcessSampler({ processes: () => jobs, registry, bus, intervalMs: 100, lingerMs: 50 });
     const ticks: MetricsSnapshot[] = [];
-    bus.on('metrics.tick', (s) => ticks.push(s));
+    bus.on('metrics.tick', (s) => ticks.push(s), 'test');
     t.after(async () => {
       sampler?.stop();
       await job.stop();
@@ -419,7 +419,7 @@ describe('ProcessSampler', { timeout: 60_000 }, () => {
       registry.close();
     });
     let ticks = 0;
-    bus.on('metrics.tick', () => ticks++);
+    bus.on('metrics.tick', () => ticks++, 'test');
 
     assert.equal(sampler.running, false);
     await sleep(80);

@@ -349,7 +349,7 @@ describe('camera API: create, read, change, delete', () => {
   it('POST creates (201, Location, the view), persists, and GET returns it', async () => {
     const h = await harness();
     const added: string[] = [];
-    h.bus.on('camera.added', (e) => added.push(e.camera.id));
+    h.bus.on('camera.added', (e) => added.push(e.camera.id), 'test');
     const res = await send(h, postWith({ id: 'yard', name: 'Yard', recording: { continuous: true } }));
     assert.equal(res.statusCode, 201, res.body);
     assert.equal(res.headers.location, '/api/cameras/yard');

@@ -66,9 +66,9 @@ function fixture(opts: FixtureOptions = {}): Fixture {
 /** Every bus event about cameras, in order. */
 function record(bus: EventBus): string[] {
   const events: string[] = [];
-  bus.on('camera.added', (e) => events.push(`added ${e.camera.id}`));
-  bus.on('camera.updated', (e) => events.push(`updated ${e.camera.id}`));
-  bus.on('camera.removed', (e) => events.push(`removed ${e.camera.id}`));
+  bus.on('camera.added', (e) => events.push(`added ${e.camera.id}`), 'test');
+  bus.on('camera.updated', (e) => events.push(`updated ${e.camera.id}`), 'test');
+  bus.on('camera.removed', (e) => events.push(`removed ${e.camera.id}`), 'test');
   return events;
 }
 
@@ -376,9 +376,9 @@ describe('CameraStore: events', () => {
       reload(f)
         .cameras.map((c) => `${c.id}=${c.name}`)
         .join(',');
-    f.bus.on('camera.added', (e) => seen.push(`added ${e.camera.id}: ${onDisk()}`));
-    f.bus.on('camera.updated', (e) => seen.push(`updated ${e.previous.name}→${e.camera.name}: ${onDisk()}`));
-    f.bus.on('camera.removed', (e) => seen.push(`removed ${e.camera.id}: ${onDisk()}`));
+    f.bus.on('camera.added', (e) => seen.push(`added ${e.camera.id}: ${onDisk()}`), 'test');
+    f.bus.on('camera.updated', (e) => seen.push(`updated ${e.previous.name}→${e.camera.name}: ${onDisk()}`), 'test');
+    f.bus.on('camera.removed', (e) => seen.push(`removed ${e.camera.id}: ${onDisk()}`), 'test');
     await f.store.add({ id: 'back', name: 'Back', source: 'rtsp://back.local/s' });
     await f.store.update('back', { name: 'Rear' });
     await f.store.remove('front');
@@ -391,9 +391,13 @@ describe('CameraStore: events', () => {
 
   it('a listener that throws changes nothing', async () => {
     const f = fixture();
-    f.bus.on('camera.added', () => {
-      throw new Error('listener bug');
-    });
+    f.bus.on(
+      'camera.added',
+      () => {
+        throw new Error('listener bug');
+      },
+      'test',
+    );
     await f.store.add(FRONT);
     assert.equal(f.store.list().length, 1);
   });

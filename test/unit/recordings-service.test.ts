@@ -146,7 +146,7 @@ async function harness(
   const bus = new EventBus();
   const events: Harness['events'] = [];
   for (const name of ['recording.segment', 'recording.deleted', 'recording.expiring', 'clip.saved'] as const) {
-    bus.on(name, (payload) => events.push({ name, payload }));
+    bus.on(name, (payload) => events.push({ name, payload }), 'test');
   }
   const clock = opts.clock ?? { now: Date.now() };
   const service = new RecordingService({

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { CameraStatus } from '../cameras/status.js';
 import type { Camera } from '../config/load.js';
 import type { MetricsSnapshot } from '../metrics/types.js';
@@ -69,27 +68,82 @@ export interface CamstackEvents {
 
 export type EventName = keyof CamstackEvents;
 
-/** A small typed wrapper around EventEmitter. Listeners that throw do not break the emitter. */
-export class EventBus {
-  readonly #emitter = new EventEmitter();
+/** Who registered a listener, which event it heard, and what it threw or rejected with. */
+export interface ListenerError {
+  owner: string;
+  event: EventName;
+  err: unknown;
+}
 
-  constructor() {
-    this.#emitter.setMaxListeners(100);
+export interface EventBusOptions {
+  /**
+   * Told about every error a listener throws or its promise rejects with, once each. Default:
+   * a line on stderr. The emitter and the other listeners carry on either way.
+   */
+  onListenerError?: (e: ListenerError) => void;
+}
+
+type Listener = (payload: never) => unknown;
+
+/**
+ * The typed bus. Every listener is registered under an owner (the module that listens), so an
+ * error names `owner/event`, and `removeListeners(owner)` drops everything a module registered.
+ * A listener that throws, or returns a promise that rejects, never breaks the emitter, the other
+ * listeners or the process.
+ */
+export class EventBus {
+  readonly #listeners = new Map<EventName, { owner: string; fn: Listener }[]>();
+  readonly #onError: (e: ListenerError) => void;
+
+  constructor(options: EventBusOptions = {}) {
+    this.#onError =
+      options.onListenerError ??
+      ((e) => process.stderr.write(`event listener ${e.owner}/${e.event} failed: ${describe(e.err)}\n`));
   }
 
   emit<K extends EventName>(name: K, payload: CamstackEvents[K]): void {
-    for (const listener of this.#emitter.listeners(name)) {
+    const list = this.#listeners.get(name);
+    if (!list) return;
+    // A copy: listeners may add or remove listeners while this emit runs.
+    for (const { owner, fn } of [...list]) {
       try {
-        (listener as (p: CamstackEvents[K]) => void)(payload);
+        const result = (fn as (p: CamstackEvents[K]) => unknown)(payload);
+        if (isPromiseLike(result)) result.then(undefined, (err: unknown) => this.#report(owner, name, err));
       } catch (err) {
-        this.#emitter.emit('listener-error', { name, err });
+        this.#report(owner, name, err);
       }
     }
   }
 
-  on<K extends EventName>(name: K, listener: (payload: CamstackEvents[K]) => void): () => void {
-    this.#emitter.on(name, listener);
-    return () => this.#emitter.off(name, listener);
+  /** Registers a listener for `owner` (e.g. "mqtt"); returns a function that removes it. */
+  on<K extends EventName>(name: K, listener: (payload: CamstackEvents[K]) => unknown, owner: string): () => void {
+    const entry = { owner, fn: listener as Listener };
+    const list = this.#listeners.get(name) ?? [];
+    list.push(entry);
+    this.#listeners.set(name, list);
+    return () => {
+      const current = this.#listeners.get(name);
+      const i = current?.indexOf(entry) ?? -1;
+      if (current && i >= 0) current.splice(i, 1);
+    };
+  }
+
+  /** Removes every listener `owner` registered. */
+  removeListeners(owner: string): void {
+    for (const [name, list] of this.#listeners) {
+      this.#listeners.set(
+        name,
+        list.filter((l) => l.owner !== owner),
+      );
+    }
+  }
+
+  /** How many listeners are registered (for one event, or all). */
+  listenerCount(name?: EventName): number {
+    if (name) return this.#listeners.get(name)?.length ?? 0;
+    let n = 0;
+    for (const list of this.#listeners.values()) n += list.length;
+    return n;
   }
 
   /** Resolves with the first payload that matches, or rejects after timeoutMs. */
@@ -97,18 +151,39 @@ export class EventBus {
     name: K,
     predicate: (payload: CamstackEvents[K]) => boolean,
     timeoutMs: number,
+    owner = 'waitFor',
   ): Promise<CamstackEvents[K]> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${name}`));
       }, timeoutMs);
-      const off = this.on(name, (payload) => {
-        if (!predicate(payload)) return;
-        clearTimeout(timer);
-        off();
-        resolve(payload);
-      });
+      const off = this.on(
+        name,
+        (payload) => {
+          if (!predicate(payload)) return;
+          clearTimeout(timer);
+          off();
+          resolve(payload);
+        },
+        owner,
+      );
     });
   }
+
+  #report(owner: string, event: EventName, err: unknown): void {
+    try {
+      this.#onError({ owner, event, err });
+    } catch {
+      // the error reporter itself failed: nothing more to do without risking a loop
+    }
+  }
+}
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }

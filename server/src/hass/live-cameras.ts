@@ -100,9 +100,9 @@ export class LiveCameras {
   start(): void {
     const again = () => this.sync();
     this.#offBus.push(
-      this.#d.bus.on('camera.added', again),
-      this.#d.bus.on('camera.updated', again),
-      this.#d.bus.on('camera.removed', again),
+      this.#d.bus.on('camera.added', again, 'hass-live-cameras'),
+      this.#d.bus.on('camera.updated', again, 'hass-live-cameras'),
+      this.#d.bus.on('camera.removed', again, 'hass-live-cameras'),
     );
   }
 

@@ -186,35 +186,59 @@ export class HassLink {
     const { bus, cameras } = this.#d;
     const mediaDir = this.#d.mediaDir;
     this.#offBus.push(
-      bus.on('clip.saved', (e) => {
-        this.#fire(clipSavedEvent(e, cameras.get(e.camera), mediaDir));
-        this.#fire(clipEndedEvent(e, cameras.get(e.camera), 'saved'));
-      }),
-      bus.on('clip.started', (e) => this.#fire(clipStartedEvent(e, cameras.get(e.camera)))),
-      bus.on('clip.failed', (e) => this.#fire(clipEndedEvent(e, cameras.get(e.camera), 'failed', e.reason))),
-      bus.on('camera.updated', ({ camera, previous }) => {
-        const ev = continuousChangedEvent(camera, previous);
-        if (ev) this.#fire(ev);
-      }),
-      bus.on('camera.status', ({ status, previous }) => {
-        const ev = connectivityEvent(cameras.get(status.id), status, previous);
-        if (ev) this.#fire(ev);
-      }),
-      bus.on('recording.expiring', (e) => {
-        if (e.type !== 'clip') return;
-        this.#fire(clipExpiringEvent(e, cameras.get(e.camera), mediaDir));
-        this.#expiring.set(e.id, {
-          id: e.id,
-          camera: e.camera,
-          cameraName: cameras.get(e.camera)?.name ?? e.camera,
-          start: e.start,
-          expiresAt: e.expiresAt,
-        });
-        void this.#syncNotification();
-      }),
-      bus.on('recording.deleted', (e) => {
-        if (this.#expiring.delete(e.id)) void this.#syncNotification();
-      }),
+      bus.on(
+        'clip.saved',
+        (e) => {
+          this.#fire(clipSavedEvent(e, cameras.get(e.camera), mediaDir));
+          this.#fire(clipEndedEvent(e, cameras.get(e.camera), 'saved'));
+        },
+        'hass-websocket',
+      ),
+      bus.on('clip.started', (e) => this.#fire(clipStartedEvent(e, cameras.get(e.camera))), 'hass-websocket'),
+      bus.on(
+        'clip.failed',
+        (e) => this.#fire(clipEndedEvent(e, cameras.get(e.camera), 'failed', e.reason)),
+        'hass-websocket',
+      ),
+      bus.on(
+        'camera.updated',
+        ({ camera, previous }) => {
+          const ev = continuousChangedEvent(camera, previous);
+          if (ev) this.#fire(ev);
+        },
+        'hass-websocket',
+      ),
+      bus.on(
+        'camera.status',
+        ({ status, previous }) => {
+          const ev = connectivityEvent(cameras.get(status.id), status, previous);
+          if (ev) this.#fire(ev);
+        },
+        'hass-websocket',
+      ),
+      bus.on(
+        'recording.expiring',
+        (e) => {
+          if (e.type !== 'clip') return;
+          this.#fire(clipExpiringEvent(e, cameras.get(e.camera), mediaDir));
+          this.#expiring.set(e.id, {
+            id: e.id,
+            camera: e.camera,
+            cameraName: cameras.get(e.camera)?.name ?? e.camera,
+            start: e.start,
+            expiresAt: e.expiresAt,
+          });
+          void this.#syncNotification();
+        },
+        'hass-websocket',
+      ),
+      bus.on(
+        'recording.deleted',
+        (e) => {
+          if (this.#expiring.delete(e.id)) void this.#syncNotification();
+        },
+        'hass-websocket',
+      ),
     );
     void this.#connect();
   }

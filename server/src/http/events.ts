@@ -130,11 +130,15 @@ export async function eventsRoutes(app: CamstackApp, opts: EventsRouteOptions): 
         for (const s of opts.status.all()) if (!cameras || cameras.has(s.id)) send('camera.status', s);
       }
       const offs = types.map((name) =>
-        opts.bus.on(name, (payload) => {
-          const cam = eventCamera(name, payload);
-          if (cameras && cam !== null && !cameras.has(cam)) return;
-          send(name, eventData(name, payload, opts.toView));
-        }),
+        opts.bus.on(
+          name,
+          (payload) => {
+            const cam = eventCamera(name, payload);
+            if (cameras && cam !== null && !cameras.has(cam)) return;
+            send(name, eventData(name, payload, opts.toView));
+          },
+          'sse',
+        ),
       );
       const release = opts.acquireLive?.();
       const ping = setInterval(() => {

@@ -121,8 +121,8 @@ export class MetricsRegistry {
     const bus = options.bus;
     if (bus !== undefined) {
       this.#unsubscribe.push(
-        bus.on('camera.status', ({ status }) => this.observeCameraStatus(status)),
-        bus.on('camera.removed', ({ camera }) => this.removeCamera(camera.id)),
+        bus.on('camera.status', ({ status }) => this.observeCameraStatus(status), 'metrics'),
+        bus.on('camera.removed', ({ camera }) => this.removeCamera(camera.id), 'metrics'),
       );
     }
   }

@@ -144,15 +144,19 @@ export class SnapshotService {
   constructor(deps: SnapshotServiceDeps) {
     this.#d = deps;
     this.#unsubscribe = [
-      deps.bus.on('camera.updated', ({ camera, previous }) => {
-        const changed =
-          camera.source !== previous.source ||
-          camera.username !== previous.username ||
-          camera.password !== previous.password ||
-          camera.enabled !== previous.enabled;
-        if (changed) this.#invalidate(camera.id);
-      }),
-      deps.bus.on('camera.removed', ({ camera }) => this.#invalidate(camera.id)),
+      deps.bus.on(
+        'camera.updated',
+        ({ camera, previous }) => {
+          const changed =
+            camera.source !== previous.source ||
+            camera.username !== previous.username ||
+            camera.password !== previous.password ||
+            camera.enabled !== previous.enabled;
+          if (changed) this.#invalidate(camera.id);
+        },
+        'snapshots',
+      ),
+      deps.bus.on('camera.removed', ({ camera }) => this.#invalidate(camera.id), 'snapshots'),
     ];
   }
 
