@@ -27,6 +27,7 @@ import { eventsRoutes } from './http/events.js';
 import { type GuardOptions, ingressAllowFromEnv, installGuard } from './http/guard.js';
 import { registerOpenApi } from './http/openapi.js';
 import { staticRoutes } from './http/static.js';
+import { Lifecycle } from './lifecycle.js';
 import { MjpegHub } from './live/mjpeg.js';
 import { liveRoutes } from './live/routes.js';
 import { createLogger, type Logger } from './log/logger.js';
@@ -98,12 +99,21 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
   for (const cam of config.cameras) if (cam.password) redactor.add(cam.password);
   if (config.apiToken) redactor.add(config.apiToken);
   const logger = createLogger({ level: config.logLevel, redactor });
-  const bus = new EventBus();
-  bus.on('process.state', (e) =>
-    logger.info(
-      { proc: e.name, state: e.state, pid: e.pid, restarts: e.restarts, lastError: e.lastError ?? undefined },
-      `${e.name} ${e.state}`,
-    ),
+  const bus = new EventBus({
+    onListenerError: ({ owner, event, err }) =>
+      logger.error(
+        { owner, event, err: err instanceof Error ? err.message : String(err) },
+        `listener ${owner}/${event} failed`,
+      ),
+  });
+  bus.on(
+    'process.state',
+    (e) =>
+      logger.info(
+        { proc: e.name, state: e.state, pid: e.pid, restarts: e.restarts, lastError: e.lastError ?? undefined },
+        `${e.name} ${e.state}`,
+      ),
+    'main',
   );
 
   const workDir = join(config.dataDir, 'engines');
@@ -240,7 +250,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     recordings,
     logger,
   });
-  bus.on('recording.deleted', (e) => void thumbnails.forget(e.id));
+  bus.on('recording.deleted', (e) => void thumbnails.forget(e.id), 'main');
   const connectionTester = new ConnectionTester({
     verify: (url, options, signal) => verifyStream(ffmpegBin, url, options, signal),
     redact: (text) => redactor.redact(text),
@@ -314,45 +324,99 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       : null;
   const host = env.CAMSTACK_HOST ?? '0.0.0.0';
   const port = intEnv(env, 'CAMSTACK_PORT') ?? config.ingressPort;
-  // Listen first: a busy port fails start-up before any engine is spawned.
-  await app.listen({ host, port });
-  if (direct && config.apiPort !== null) await direct.listen({ host, port: config.apiPort });
-  await engines.start();
-  reconciler.start();
-  runtime.start();
-  await recordings.start();
-  const address = app.server.address();
-  const boundPort = typeof address === 'object' && address ? address.port : port;
-  homeAssistant.start({ httpPort: boundPort });
+  let boundPort = port;
+  let closingHttp: Promise<void> | null = null;
+  const closeHttp = () => {
+    // Fastify is built with forceCloseConnections: open event streams, WebSockets and MJPEG/MP4
+    // responses are ended, not waited for.
+    closingHttp ??= Promise.all(
+      [app, direct].map((a) =>
+        a?.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server failed')),
+      ),
+    ).then(() => undefined);
+    return closingHttp;
+  };
+
+  // The parts, in start order; they stop in reverse (lifecycle.ts). The listeners come first, so
+  // a busy port fails start-up before any engine is spawned; they close as soon as a stop begins.
+  const lifecycle = new Lifecycle(
+    [
+      {
+        name: 'http',
+        start: async () => {
+          await app.listen({ host, port });
+          if (direct && config.apiPort !== null) await direct.listen({ host, port: config.apiPort });
+          const address = app.server.address();
+          boundPort = typeof address === 'object' && address ? address.port : port;
+        },
+        quiesce: () => void closeHttp(),
+        stop: closeHttp,
+      },
+      {
+        name: 'engines',
+        start: () => engines.start(),
+        quiesce: () => engines.holdRestarts(),
+        stop: () => engines.stop(),
+        // SIGINT, SIGTERM after 5 s, SIGKILL after 3 more: always kept for the engines.
+        stopTimeoutMs: 10_000,
+        reserveMs: 9_000,
+      },
+      {
+        name: 'reconciler',
+        start: () => reconciler.start(),
+        quiesce: () => reconciler.quiesce(),
+        stop: () => reconciler.stop(),
+      },
+      {
+        name: 'camera-runtime',
+        start: () => runtime.start(),
+        quiesce: () => runtime.quiesce(),
+        stop: () => runtime.stop(),
+      },
+      { name: 'mjpeg', stop: () => liveHub.stop() },
+      {
+        name: 'metrics',
+        stop: () => {
+          sampler.stop();
+          metrics.close();
+        },
+      },
+      { name: 'snapshots', stop: () => snapshots.close() },
+      // Open clips are saved while the engines still run.
+      { name: 'recordings', start: () => recordings.start(), stop: () => recordings.stop(), stopTimeoutMs: 8_000 },
+      // Last to start, first to stop: MQTT says "offline" while everything still runs.
+      {
+        name: 'home-assistant',
+        start: () => homeAssistant.start({ httpPort: boundPort }),
+        stop: () => homeAssistant.stop(),
+        stopTimeoutMs: 2_000,
+      },
+    ],
+    logger,
+  );
+  await lifecycle.start();
   logger.info(
     { host, port: boundPort, apiPort: direct ? config.apiPort : null, cameras: config.cameras.length },
     'Camstack is listening',
   );
 
-  let stopping: Promise<void> | null = null;
-  const stop = (reason: string): Promise<void> => {
-    stopping ??= (async () => {
-      logger.info({ reason }, 'shutting down');
-      await homeAssistant.stop(); // first: MQTT says "offline" while everything still runs
-      await Promise.all(
-        [app, direct].map((a) =>
-          a?.close().catch((err: unknown) => logger.error({ err }, 'closing the HTTP server failed')),
-        ),
-      );
-      sampler.stop();
-      snapshots.close();
-      await recordings.stop().catch((err: unknown) => logger.error({ err }, 'stopping recordings failed'));
-      await Promise.all([reconciler.stop(), runtime.stop(), liveHub.stop()]);
-      await engines.stop();
-      metrics.close();
-      logger.info('stopped; every child process has exited');
-    })();
-    return stopping;
+  const stop = async (reason: string): Promise<void> => {
+    const report = await lifecycle.stop(reason);
+    const left = [...report.late, ...report.failed];
+    if (left.length === 0) logger.info({ ms: report.ms }, 'stopped; every child process has exited');
+    else logger.warn({ ms: report.ms, late: report.late, failed: report.failed }, 'stopped; some parts did not finish');
   };
   return { port: boundPort, logger, engines, stop };
 }
 
 async function runAsProcess(): Promise<void> {
+  // Nothing a forgotten promise rejects with may end or silence the server: it is logged.
+  let log: Logger | null = null;
+  process.on('unhandledRejection', (err) => {
+    const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    if (log) log.error({ err: text }, 'unhandled promise rejection');
+    else process.stderr.write(`unhandled promise rejection: ${text}\n`);
+  });
   let running: RunningCamstack;
   try {
     running = await startCamstack();
@@ -360,6 +424,7 @@ async function runAsProcess(): Promise<void> {
     process.stderr.write(`Camstack could not start:\n${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
+  log = running.logger;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       running.stop(signal).then(

@@ -24,6 +24,8 @@ export class EngineReconciler {
   #again = false;
   #unsubscribe: (() => void)[] = [];
   #stopped = true;
+  /** start() ran once: a stopped reconciler no longer schedules (before it, schedule() works alone). */
+  #started = false;
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -32,32 +34,43 @@ export class EngineReconciler {
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#started = true;
     const { bus } = this.#deps;
     const kick = () => this.schedule();
     this.#unsubscribe = [
-      bus.on('camera.added', kick),
-      bus.on('camera.updated', kick),
-      bus.on('camera.removed', kick),
-      bus.on('process.state', (e) => {
-        if ((e.name === 'go2rtc' || e.name === 'mediamtx') && e.state === 'running') kick();
-      }),
+      bus.on('camera.added', kick, 'reconciler'),
+      bus.on('camera.updated', kick, 'reconciler'),
+      bus.on('camera.removed', kick, 'reconciler'),
+      bus.on(
+        'process.state',
+        (e) => {
+          if ((e.name === 'go2rtc' || e.name === 'mediamtx') && e.state === 'running') kick();
+        },
+        'reconciler',
+      ),
     ];
     this.#timer = setInterval(kick, this.#deps.intervalMs ?? 5000);
     this.#timer.unref();
     this.schedule();
   }
 
-  async stop(): Promise<void> {
+  /** Stops reconciling at once: no timer, no new pass (one in flight finishes on its own). */
+  quiesce(): void {
     this.#stopped = true;
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+  }
+
+  async stop(): Promise<void> {
+    this.quiesce();
     await this.#running?.catch(() => undefined);
   }
 
-  /** Runs a reconciliation soon; calls while one runs coalesce into one more run. */
+  /** Runs a reconciliation soon; calls while one runs coalesce into one more run. None once stopped. */
   schedule(): Promise<void> {
+    if (this.#started && this.#stopped) return this.#running ?? Promise.resolve();
     if (this.#running) {
       this.#again = true;
       return this.#running;

@@ -176,6 +176,8 @@ export class CameraRuntime implements CameraStatusSource {
   readonly #verifying = new Map<string, AbortController>();
   readonly #retry = new Map<string, NodeJS.Timeout>();
   #timer: NodeJS.Timeout | null = null;
+  /** Shut down: no new verification or retry. */
+  #quiesced = false;
   #polling: Promise<void> | null = null;
   #unsubscribe: (() => void)[] = [];
   #lastEmit = new Map<string, number>();
@@ -205,23 +207,28 @@ export class CameraRuntime implements CameraStatusSource {
 
   start(): void {
     const { bus } = this.#d;
+    this.#quiesced = false;
     this.#unsubscribe = [
-      bus.on('camera.added', ({ camera }) => this.verify(camera.id)),
-      bus.on('camera.updated', ({ camera, previous }) => {
-        const changed =
-          camera.source !== previous.source ||
-          camera.username !== previous.username ||
-          camera.password !== previous.password ||
-          camera.enabled !== previous.enabled;
-        if (changed) {
-          const t = this.#track(camera.id);
-          t.wasReady = false;
-          t.lostAt = null;
-          this.verify(camera.id);
-        }
-        void this.poll();
-      }),
-      bus.on('camera.removed', ({ camera }) => this.#forget(camera.id)),
+      bus.on('camera.added', ({ camera }) => this.verify(camera.id), 'camera-runtime'),
+      bus.on(
+        'camera.updated',
+        ({ camera, previous }) => {
+          const changed =
+            camera.source !== previous.source ||
+            camera.username !== previous.username ||
+            camera.password !== previous.password ||
+            camera.enabled !== previous.enabled;
+          if (changed) {
+            const t = this.#track(camera.id);
+            t.wasReady = false;
+            t.lostAt = null;
+            this.verify(camera.id);
+          }
+          void this.poll();
+        },
+        'camera-runtime',
+      ),
+      bus.on('camera.removed', ({ camera }) => this.#forget(camera.id), 'camera-runtime'),
     ];
     for (const cam of this.#d.cameras()) this.verify(cam.id);
     this.#timer = setInterval(() => void this.poll(), this.#d.pollIntervalMs ?? 2000);
@@ -229,7 +236,9 @@ export class CameraRuntime implements CameraStatusSource {
     void this.poll();
   }
 
-  async stop(): Promise<void> {
+  /** Stops polling, verifying and retrying at once (a poll in flight finishes on its own). */
+  quiesce(): void {
+    this.#quiesced = true;
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
     if (this.#timer) clearInterval(this.#timer);
@@ -237,6 +246,10 @@ export class CameraRuntime implements CameraStatusSource {
     for (const ctrl of this.#verifying.values()) ctrl.abort();
     for (const t of this.#retry.values()) clearTimeout(t);
     this.#retry.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.quiesce();
     await this.#polling?.catch(() => undefined);
   }
 
@@ -269,6 +282,7 @@ export class CameraRuntime implements CameraStatusSource {
 
   /** Verifies a camera (a few frames within a timeout) and schedules retries while it fails. */
   verify(id: string): void {
+    if (this.#quiesced) return;
     const camera = this.#d.cameras().find((c) => c.id === id);
     if (!camera?.enabled) return;
     this.#verifying.get(id)?.abort();

@@ -105,8 +105,18 @@ export class Go2rtcClient {
     return answer.sdp;
   }
 
+  /**
+   * go2rtc removes the stream from memory first, then from its YAML file; a stream added through
+   * the API (PATCH) is not in that file, so go2rtc answers 400 "path not exist" although the
+   * stream is gone. That answer counts as done.
+   */
   async deleteStream(name: string): Promise<void> {
-    await request('go2rtc', this.base, `/api/streams?${new URLSearchParams({ src: name })}`, { method: 'DELETE' });
+    try {
+      await request('go2rtc', this.base, `/api/streams?${new URLSearchParams({ src: name })}`, { method: 'DELETE' });
+    } catch (err) {
+      if (err instanceof EngineHttpError && err.status === 400 && /path not exist/i.test(err.body)) return;
+      throw err;
+    }
   }
 }
 

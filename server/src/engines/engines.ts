@@ -134,7 +134,14 @@ export class Engines {
     this.go2rtc.start();
   }
 
+  /** Shutdown begins: an engine that exits from now on is not restarted. */
+  holdRestarts(): void {
+    this.go2rtc.holdRestarts();
+    this.mediamtx.holdRestarts();
+  }
+
   async stop(): Promise<void> {
+    this.holdRestarts();
     await Promise.all([this.go2rtc.stop(), this.mediamtx.stop()]);
   }
 

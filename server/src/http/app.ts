@@ -59,6 +59,8 @@ function createValidatorCompiler(): FastifySchemaCompiler<AnySchema> {
 function createFastify(logger: Logger) {
   return Fastify({
     loggerInstance: logger,
+    // A stop ends open event streams, WebSockets and MJPEG/MP4 responses instead of waiting for them.
+    forceCloseConnections: true,
     bodyLimit: BODY_LIMIT,
     // Per-request lines would drown the log (the panel polls); errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),

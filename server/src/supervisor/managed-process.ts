@@ -194,6 +194,8 @@ export class ManagedProcess {
   /** Bumped by start/stop/restart: callbacks scheduled under an older generation do nothing. */
   #generation = 0;
   #backoffTimer: NodeJS.Timeout | null = null;
+  /** Shutting down: an exit is final (no restart), and a pending restart is cancelled. */
+  #restartsHeld = false;
   /** Cleanup of the previous run's group that may still be in progress after its leader exited. */
   #cleanup: Promise<void> | null = null;
   #stopPromise: Promise<void> | null = null;
@@ -300,6 +302,18 @@ export class ManagedProcess {
     this.#lastError = null;
     if (this.#everStarted) this.#restarts++;
     this.#spawn();
+  }
+
+  /**
+   * No more restarts from now on (shutdown): a pending one is cancelled, and an exit ends in
+   * 'stopped'. The process keeps running until stop(). For good: used once, at shutdown.
+   */
+  holdRestarts(): void {
+    this.#restartsHeld = true;
+    if (this.#backoffTimer !== null) {
+      this.#clearBackoff();
+      if (this.#state === 'backoff') this.#setState('stopped');
+    }
   }
 
   /**
@@ -632,6 +646,11 @@ export class ManagedProcess {
     });
 
     if (run.stopping) return; // stop() finishes the transition once `done` resolves
+    if (this.#restartsHeld) {
+      this.#log.info({ pid: run.pid }, 'exited while shutting down; not restarting');
+      this.#setState('stopped');
+      return;
+    }
 
     const exitText =
       spawnError !== null
