@@ -17,6 +17,7 @@
  *   ignored. Service errors are logged; the entity's state is republished so HA shows the truth.
  */
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { isRecorded } from '../cameras/engine-plan.js';
 import type { CameraStatus, CameraStatusSource } from '../cameras/status.js';
 import type { Camera } from '../config/load.js';
 import type { EngineHealth, EngineName } from '../engines/engines.js';
@@ -60,7 +61,10 @@ export interface MqttCameraStore {
 }
 
 export interface MqttSnapshots {
-  get(cameraId: string, options: { width?: number; maxAgeMs?: number }): Promise<{ jpeg: Buffer; etag: string }>;
+  get(
+    cameraId: string,
+    options: { width?: number; maxAgeMs?: number },
+  ): Promise<{ jpeg: Buffer; etag: string; takenAt: Date }>;
   save(cameraId: string, options: { trigger: string }): Promise<unknown>;
 }
 
@@ -120,7 +124,8 @@ export class MqttBridge {
   /** Last payload per state topic, to skip identical republishing (cleared on reconnect). */
   readonly #lastState = new Map<string, string>();
   /** Last picture per camera (etag) and when it was sent. */
-  readonly #lastImage = new Map<string, { etag: string; at: number }>();
+  /** The last picture sent per camera: its ETag, when it was sent, when it was taken (ISO 8601). */
+  readonly #lastImage = new Map<string, { etag: string; at: number; takenAt: string }>();
   readonly #imageInFlight = new Set<string>();
   readonly #imageFailedAt = new Map<string, number>();
   /** End of the newest clip per camera seen on the bus (the disk scan may lag behind). */
@@ -152,22 +157,30 @@ export class MqttBridge {
   start(): void {
     const bus = this.#d.bus;
     this.#offBus.push(
-      bus.on('camera.added', ({ camera }) => this.#cameraChanged(camera)),
-      bus.on('camera.updated', ({ camera }) => this.#cameraChanged(camera)),
-      bus.on('camera.removed', ({ camera }) => this.#cameraRemoved(camera.id)),
-      bus.on('camera.status', ({ status, previous }) => this.#statusChanged(status, previous)),
-      bus.on('process.state', (e) => {
-        if (e.name === 'go2rtc' || e.name === 'mediamtx') this.#publishHub();
-      }),
-      bus.on('snapshot.saved', ({ camera }) => void this.#publishImage(camera, { force: true })),
-      bus.on('clip.saved', (e) => {
-        const previous = this.#lastClip.get(e.camera);
-        if (previous === undefined || Date.parse(e.end) > Date.parse(previous)) this.#lastClip.set(e.camera, e.end);
-        this.#publishCameraState(e.camera);
-        this.#storageSoon();
-      }),
-      bus.on('recording.deleted', () => this.#storageSoon()),
-      bus.on('recording.segment', () => this.#storageSoon()),
+      bus.on('camera.added', ({ camera }) => this.#cameraChanged(camera), 'mqtt'),
+      bus.on('camera.updated', ({ camera }) => this.#cameraChanged(camera), 'mqtt'),
+      bus.on('camera.removed', ({ camera }) => this.#cameraRemoved(camera.id), 'mqtt'),
+      bus.on('camera.status', ({ status, previous }) => this.#statusChanged(status, previous), 'mqtt'),
+      bus.on(
+        'process.state',
+        (e) => {
+          if (e.name === 'go2rtc' || e.name === 'mediamtx') this.#publishHub();
+        },
+        'mqtt',
+      ),
+      bus.on('snapshot.saved', ({ camera }) => void this.#publishImage(camera, { force: true }), 'mqtt'),
+      bus.on(
+        'clip.saved',
+        (e) => {
+          const previous = this.#lastClip.get(e.camera);
+          if (previous === undefined || Date.parse(e.end) > Date.parse(previous)) this.#lastClip.set(e.camera, e.end);
+          this.#publishCameraState(e.camera);
+          this.#storageSoon();
+        },
+        'mqtt',
+      ),
+      bus.on('recording.deleted', () => this.#storageSoon(), 'mqtt'),
+      bus.on('recording.segment', () => this.#storageSoon(), 'mqtt'),
     );
     const storageEvery = this.#d.timing?.storageIntervalMs ?? 60_000;
     if (this.#d.storage) {
@@ -487,7 +500,7 @@ export class MqttBridge {
         ? new Date(seen).toISOString()
         : (scanned?.lastClipAt ?? null);
     const storage = { bytes: scanned?.bytes ?? null, lastClipAt };
-    const payload = cameraState(camera, this.#d.status.get(id), storage);
+    const payload = cameraState(camera, this.#d.status.get(id), storage, this.#lastImage.get(id)?.takenAt ?? null);
     this.#publishRetained(cameraStateTopic(this.#ctx, id), JSON.stringify(payload), opts.force ?? false);
   }
 
@@ -543,13 +556,17 @@ export class MqttBridge {
   }
 
   /**
-   * Cameras that stream anyway get a fresh picture each interval; idle ones are not woken, except
-   * once for a camera that has no picture yet.
+   * Cameras that something really uses (a viewer, 24/7 or pre-roll recording) get a fresh picture
+   * each interval. Others are not woken, except once for a camera that has no picture yet: in
+   * particular an on-demand camera kept pulled only by its grace period gets none, since reading
+   * it would keep it pulled for ever (each read restarts the grace period). Home Assistant keeps
+   * the last picture, and `picture_at` in the camera's state says when it was taken.
    */
   #refreshStreamingImages(): void {
     for (const c of this.#d.cameras.list()) {
       if (!c.enabled) continue;
-      if (this.#d.status.get(c.id)?.state === 'streaming') void this.#publishImage(c.id);
+      const status = this.#d.status.get(c.id);
+      if (status?.state === 'streaming' && (status.viewers > 0 || isRecorded(c))) void this.#publishImage(c.id);
       else if (this.#needsFirstImage(c.id)) void this.#publishImage(c.id, { force: true });
     }
   }
@@ -567,9 +584,11 @@ export class MqttBridge {
       const snap = await snapshots.get(id, { width: this.#d.options.snapshotWidth, maxAgeMs: intervalMs });
       if (this.#client !== client || !client.connected) return;
       if (last?.etag === snap.etag && !opts.force) return;
-      this.#lastImage.set(id, { etag: snap.etag, at: Date.now() });
+      const newPicture = this.#lastImage.get(id)?.takenAt !== snap.takenAt.toISOString();
+      this.#lastImage.set(id, { etag: snap.etag, at: Date.now(), takenAt: snap.takenAt.toISOString() });
       this.#imageFailedAt.delete(id);
       await client.publishAsync(cameraImageTopic(this.#ctx, id), snap.jpeg, QOS1);
+      if (newPicture) this.#publishCameraState(id);
     } catch (err) {
       this.#imageFailedAt.set(id, Date.now());
       this.#log.debug({ camera: id, err: errorMessage(err) }, 'MQTT: no picture for the camera entity');

@@ -20,6 +20,11 @@ export interface CameraStatePayload {
   last_error: string | null;
   /** Why recording is not writing although it is on (e.g. the media disk is full), or null. */
   recording_error: string | null;
+  /**
+   * When the camera entity's picture was taken (ISO 8601), or null before the first. An idle
+   * on-demand camera is not woken to refresh it, so this tells how old the picture is.
+   */
+  picture_at: string | null;
 }
 
 export interface CameraStorageFacts {
@@ -43,6 +48,7 @@ export function cameraState(
   camera: Pick<Camera, 'enabled'> & { recording: Pick<Camera['recording'], 'continuous'> },
   status: CameraStatus | undefined,
   storage: { bytes: number | null; lastClipAt: string | null } | undefined,
+  pictureAt: string | null = null,
 ): CameraStatePayload {
   const streaming = camera.enabled && status?.state === 'streaming';
   return {
@@ -56,6 +62,7 @@ export function cameraState(
     last_clip_at: storage?.lastClipAt ?? null,
     last_error: status?.lastError ?? status?.recordingError ?? null,
     recording_error: camera.enabled ? (status?.recordingError ?? null) : null,
+    picture_at: pictureAt,
   };
 }
 
