@@ -341,6 +341,12 @@ export class RecordingService {
     return (this.#o.now ?? Date.now)();
   }
 
+  /**
+   * Part files (`.<clip>.mp4.part`) of clips this process records or is saving: the scan never
+   * takes them for a crash's leftovers. A part leaves this set once its file is gone.
+   */
+  readonly #ownedParts = new Set<string>();
+
   #camCache: { at: number; list: readonly Camera[] } | null = null;
 
   /** The cameras, re-read at most every 250 ms (listing thousands of recordings asks per row). */
@@ -680,12 +686,11 @@ export class RecordingService {
       return false;
     }
     let grew = false;
-    const activeParts = new Set([...this.#active.values()].map((c) => c.partRel));
     for (const name of names) {
       const part = /^\.(.+\.mp4)\.part$/.exec(name);
       if (part?.[1] !== undefined) {
         const finalRel = clipRelPath(camera, part[1]);
-        if (!activeParts.has(partRelPath(finalRel)) && parseClipName(part[1]) !== null) {
+        if (!this.#ownedParts.has(partRelPath(finalRel)) && parseClipName(part[1]) !== null) {
           await this.#recoverPart(camera, finalRel);
           grew = true;
         }
@@ -1257,6 +1262,7 @@ export class RecordingService {
       finishing: null,
     };
     this.#active.set(cameraId, clip);
+    if (clip.partRel) this.#ownedParts.add(clip.partRel);
     this.#pins.set(row.id, { camera: cameraId, startMs, endMs });
     if (method === 'ffmpeg') {
       try {
@@ -1530,7 +1536,10 @@ export class RecordingService {
         } else {
           startMs = await this.#cutClip(clip, tmp);
         }
-        return await this.#commitClip(row, tmp, startMs);
+        const view = await this.#commitClip(row, tmp, startMs);
+        // Committed: its part file must not outlive it (a scan would take it for a crash's leftover).
+        await this.#dropPart(clip.partRel);
+        return view;
       } finally {
         await rm(tmp, { force: true });
       }
@@ -1538,7 +1547,7 @@ export class RecordingService {
       const reason = message(err);
       this.#log.warn({ camera: clip.camera, clip: formatRid('clip', clip.rowId), reason }, 'clip failed');
       if (this.#index.get(clip.rowId)) this.#index.delete(clip.rowId);
-      if (clip.partRel) await rm(join(this.#mediaDir, clip.partRel), { force: true });
+      await this.#dropPart(clip.partRel);
       this.#o.bus.emit('clip.failed', {
         id: formatRid('clip', clip.rowId),
         camera: clip.camera,
@@ -1651,10 +1660,33 @@ export class RecordingService {
     });
   }
 
+  async #dropPart(partRel: string | null): Promise<void> {
+    if (partRel === null) return;
+    try {
+      await rm(join(this.#mediaDir, partRel), { force: true });
+    } finally {
+      this.#ownedParts.delete(partRel);
+    }
+  }
+
   /** A clip FFmpeg was recording when Camstack died: its fragmented part becomes the clip. */
   async #recoverPart(camera: string, finalRel: string): Promise<void> {
     const partAbs = join(this.#mediaDir, partRelPath(finalRel));
     const row = this.#index.getByPath(finalRel);
+    const requested = parseClipName(finalRel.split('/').pop() ?? '')?.startMs;
+    // A clip is named after its first keyframe once saved, its part after the request: a part
+    // whose request has a saved clip was committed (Camstack stopped before removing the part).
+    const committed = this.#index
+      .list({ type: 'clip', camera, state: 'complete' })
+      .find((r) => r.requestedMs !== null && r.requestedMs === requested);
+    if (committed) {
+      this.#log.info(
+        { path: finalRel, clip: formatRid('clip', committed.id) },
+        'removing the part file of a saved clip',
+      );
+      await rm(partAbs, { force: true });
+      return;
+    }
     const tmp = this.#tmpFile('.mp4');
     try {
       await this.#remuxPart(partAbs, tmp);
