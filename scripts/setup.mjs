@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Installs everything Camstack needs on a development or CI machine, idempotently:
-//   - npm dependencies (npm ci when package-lock.json changed), which include Node 22;
+//   - npm dependencies (npm ci when package-lock.json changed; it never rewrites the lock), which
+//     include Node 22;
 //   - Debian packages: ffmpeg, mosquitto, chromium, shellcheck, jq (only those missing);
 //   - go2rtc and MediaMTX at the versions pinned in addon/versions.json, built from the Go module
 //     proxy into a project-local cache (.cache/engines/<name>-<version>/);
@@ -53,10 +54,9 @@ function npmDeps() {
   const node22 = join(root, 'node_modules', '.bin', 'node');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want && existsSync(node22)) return;
   log('installing npm dependencies…');
-  // npm install, not npm ci: the registry here lacks some other platforms' optional packages (e.g.
-  // Biome's Android builds), which npm ci reports as a lock mismatch. With a lock file present,
-  // npm install installs exactly the locked versions.
-  run('npm', ['install', '--no-audit', '--no-fund'], { cwd: root });
+  // npm ci: exactly the locked versions, and it never rewrites package-lock.json (npm install
+  // did, adding other platforms' optional packages: the tree was dirty after the README's commands).
+  run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root });
   writeFileSync(stamp, want);
   actions.push('npm dependencies');
 }
