@@ -195,6 +195,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     logger,
     redactor,
     onProgress: (name, progress) => sampler.recordProgress(name, progress),
+    pidDir: join(workDir, 'pids'),
   });
   const liveHub = mjpeg;
   const acquireViewer = (id: string) => {

@@ -115,6 +115,8 @@ export interface MjpegHubDeps {
   lingerMs?: number;
   /** Each completed FFmpeg `-progress` block of a feed, by its process name (for the metrics). */
   onProgress?: (processName: string, progress: FfmpegProgress) => void;
+  /** Where the feeds' pid files go (reaped after a crash, like the engines'). */
+  pidDir?: string;
 }
 
 export class MjpegHub {
@@ -184,6 +186,7 @@ export class MjpegHub {
         stopMethod: 'q',
         stopGraceMs: 1000,
         stuckAfterMs: 20_000,
+        ...(d.pidDir ? { pidDir: d.pidDir } : {}),
         policy: { baseDelayMs: 1000, maxDelayMs: 10_000, maxRestarts: 20, windowMs: 600_000 },
         ...(onProgress
           ? {
