@@ -181,6 +181,7 @@ const BAD_CASES: BadCase[] = [
   { name: 'POST duplicate id (options camera)', req: postWith({ id: 'garage' }), status: 409, field: 'id' },
   { name: 'POST empty name', req: postWith({ name: '' }), status: 400, field: 'name' },
   { name: 'POST blank name', req: postWith({ name: ' \t ' }), status: 400, field: 'name' },
+  { name: 'POST name with control characters', req: postWith({ name: 'Y\u0000Z' }), status: 400, field: 'name' },
   { name: 'POST name too long', req: postWith({ name: long(101) }), status: 400, field: 'name' },
   { name: 'POST unknown field', req: postWith({ foo: 1 }), status: 400, field: 'foo', message: /unknown field "foo"/ },
   {
@@ -270,6 +271,13 @@ const BAD_CASES: BadCase[] = [
     field: 'recording.retainDays',
   },
   { name: 'PUT blank name', req: put({ name: '   ' }), status: 400, field: 'name' },
+  { name: 'PUT name with a NUL', req: put({ name: 'Y\u0000Z' }), status: 400, field: 'name' },
+  {
+    name: 'PUT username with a newline',
+    req: put({ name: 'x', username: 'admin\nroot' }),
+    status: 400,
+    field: 'username',
+  },
   { name: 'PUT changing the id', req: put({ id: 'back', name: 'Back' }), status: 400, field: 'id' },
   { name: 'PUT invalid JSON', req: put('{'), status: 400 },
   { name: 'PUT unknown camera', req: put({ name: 'x' }, 'nope'), status: 404 },
@@ -430,14 +438,14 @@ describe('camera API: create, read, change, delete', () => {
   it('YAML-special names are stored safely and round-trip exactly', async () => {
     const h = await harness();
     const names = [
-      'Front: door # not a comment\nsecond: line',
+      'Front: door # not a comment second: line',
       '- [a, b] & *alias !tag %x @y `z` | > x',
       'it\'s "quoted" \\ back\\slash',
       'null',
       'yes',
       '0x1F',
-      '---\n...',
-      'tab\tcr\rnul\u0000 end',
+      '--- ...',
+      '&anchor *ref: {x}',
       'Üñíçødé 📷 \u2028 sep',
     ];
     for (const name of names) {
@@ -449,7 +457,13 @@ describe('camera API: create, read, change, delete', () => {
       assert.equal(reloaded.cameras.length, 2);
     }
     // Surrounding whitespace is trimmed (documented); what is stored round-trips.
-    assert.equal((await send(h, put({ name: '  padded \n' }))).json().name, 'padded');
+    assert.equal((await send(h, put({ name: '  padded  ' }))).json().name, 'padded');
+    // Control characters would reach MQTT and Home Assistant as they are: refused, nothing changed.
+    for (const name of ['line\nbreak', 'tab\tcr\r', 'nul\u0000 end', 'esc\u001b[31m', 'c1\u0085']) {
+      const res = await send(h, put({ name }));
+      assert.equal(res.statusCode, 400, JSON.stringify(name));
+      assert.equal(h.store.get('front')?.name, 'padded');
+    }
     // A fresh store built from the file holds the same.
     const fresh = loadConfig({ optionsPath: h.optionsPath, env: {} });
     assert.deepEqual(fresh.cameras, h.store.list());

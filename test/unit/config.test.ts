@@ -395,6 +395,8 @@ describe('loadConfig: camera checks', () => {
   const badNames: [unknown, string][] = [
     ['', 'must not be empty'],
     ['   ', 'must not be blank'],
+    ['Y\u0000Z', 'must not hold control characters'],
+    ['Front\u001b[31mdoor', 'must not hold control characters'],
     ['x'.repeat(101), 'must be at most 100 characters (got 101)'],
     [null, 'must be a string (got null)'],
   ];

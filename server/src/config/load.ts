@@ -21,11 +21,13 @@ import {
   CamerasFileSchema,
   LOG_LEVELS,
   type LogLevel,
+  NO_CONTROL_PATTERN,
   NON_BLANK_PATTERN,
   OPTION_DEFAULTS,
   type Options,
   OptionsSchema,
   RECORDING_DEFAULTS,
+  TEXT_PATTERN,
   WEBRTC_CANDIDATE_PATTERN,
 } from './schema.js';
 import { detectSourceType, redactCredentials, type SourceType, splitCredentials, validateSourceUrl } from './source.js';
@@ -215,6 +217,16 @@ function messageFor(err: ErrorObject, key: string | undefined): { message: strin
       switch (params.pattern) {
         case NON_BLANK_PATTERN:
           return { message: 'must not be blank', withValue: false };
+        case TEXT_PATTERN:
+          return {
+            message:
+              typeof err.data === 'string' && !/\S/.test(err.data)
+                ? 'must not be blank'
+                : 'must not hold control characters',
+            withValue: false,
+          };
+        case NO_CONTROL_PATTERN:
+          return { message: 'must not hold control characters', withValue: false };
         case ABSOLUTE_PATH_PATTERN:
           return { message: 'must be an absolute path', withValue: true };
         case WEBRTC_CANDIDATE_PATTERN:

@@ -11,6 +11,9 @@
  */
 import Type from 'typebox';
 import { INTEGRATION_OPTION_SCHEMAS } from '../hass/options.js';
+import { NO_CONTROL_PATTERN, TEXT_PATTERN } from './text.js';
+
+export { NO_CONTROL_PATTERN, TEXT_PATTERN };
 
 /** Defaults for a camera's `recording` block. */
 export const RECORDING_DEFAULTS = {
@@ -125,8 +128,9 @@ export const CameraConfigSchema = Type.Object(
     name: Type.String({
       minLength: 1,
       maxLength: 100,
-      pattern: NON_BLANK_PATTERN,
-      description: 'Display name (1–100 characters, not blank; surrounding whitespace is trimmed).',
+      pattern: TEXT_PATTERN,
+      description:
+        'Display name (1–100 characters, not blank, no control characters; surrounding whitespace is trimmed).',
     }),
     source: Type.String({
       minLength: 1,
@@ -146,7 +150,11 @@ export const CameraConfigSchema = Type.Object(
     ),
     username: Type.Optional(
       Nullable(
-        Type.String({ maxLength: 256, description: 'Camera user name, kept apart from the URL. Default none.' }),
+        Type.String({
+          maxLength: 256,
+          pattern: NO_CONTROL_PATTERN,
+          description: 'Camera user name, kept apart from the URL. Default none.',
+        }),
       ),
     ),
     password: Type.Optional(

@@ -6,6 +6,7 @@
  * No imports from config/: schema.ts imports this module.
  */
 import Type from 'typebox';
+import { TEXT_PATTERN } from '../config/text.js';
 
 /** Same as CAMERA_ID_PATTERN in config/schema.ts (not imported: that module imports this one). */
 const CAMERA_ID = '^[a-z0-9_]{1,64}$';
@@ -40,6 +41,7 @@ export const TriggerOptionSchema = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 255,
+        pattern: TEXT_PATTERN,
         default: INTEGRATION_DEFAULTS.trigger_to,
         description: 'The state that starts a clip when the entity changes to it. Default "on".',
       }),
