@@ -217,7 +217,10 @@ describe('MQTT state payloads', () => {
       last_clip_at: '2026-01-01T10:00:00.000Z',
       last_error: null,
       recording_error: null,
+      picture_at: null,
     });
+    const pictured = cameraState(camera, status, undefined, '2026-01-01T09:59:58.000Z');
+    assert.equal(pictured.picture_at, '2026-01-01T09:59:58.000Z', 'when the entity picture was taken');
     const full = cameraState(camera, { ...status, recording: false, recordingError: 'media disk full' }, undefined);
     assert.equal(full.recording_error, 'media disk full', 'the reason recording stopped');
     assert.equal(full.last_error, 'media disk full', 'also as the last error');
