@@ -167,12 +167,9 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     logger,
     ports: engines.ports,
   };
-  // Late-bound: recording pauses when the media disk is full (the recording service says so).
-  let recordingsRef: RecordingService | null = null;
   const reconciler = new EngineReconciler({
     ...engineAccess,
     graceSeconds: config.onDemandGraceSeconds,
-    recordingPaused: () => recordingsRef?.recordingPaused() ?? false,
     ...optional('intervalMs', intEnv(env, 'CAMSTACK_RECONCILE_MS')),
   });
   const ffmpegBin = engines.binaries.ffmpeg;
@@ -184,7 +181,6 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     verify: (url, options) => verifyStream(ffmpegBin, url, options),
     beforeVerify: () => reconciler.schedule(),
     extra: (id) => ({ viewers: extraViewers.get(id) ?? 0, transcoding: mjpeg?.isTranscoding(id) ?? false }),
-    recordingError: (id) => recordingsRef?.recordingError(id) ?? null,
     ...optional('pollIntervalMs', intEnv(env, 'CAMSTACK_STATUS_POLL_MS')),
   });
   mjpeg = new MjpegHub({
@@ -236,10 +232,6 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     pidDir: join(workDir, 'pids'),
     storageMaxBytes: config.storageMaxBytes,
     storageMinFreePercent: config.storageMinFreePercent,
-    onRecordingPausedChange: () => {
-      void reconciler.schedule();
-      void runtime.poll();
-    },
     ...optional('scanIntervalMs', intEnv(env, 'CAMSTACK_RECORDING_SCAN_MS')),
     ...optional('fullScanIntervalMs', intEnv(env, 'CAMSTACK_RECORDING_FULL_SCAN_MS')),
     ...optional('retentionIntervalMs', intEnv(env, 'CAMSTACK_RETENTION_MS')),
@@ -256,7 +248,6 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     verify: (url, options, signal) => verifyStream(ffmpegBin, url, options, signal),
     redact: (text) => redactor.redact(text),
   });
-  recordingsRef = recordings;
   const homeAssistant = new HomeAssistantIntegration({
     config: config.integrations,
     env,

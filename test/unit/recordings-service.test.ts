@@ -551,12 +551,10 @@ describe('a full media disk', () => {
   it('pauses recording below the reserve with the reason per recorded camera, and resumes at twice the reserve', async () => {
     const dir = mkdtempSync(join(root, 'full-'));
     const disk = { totalBytes: 1e9, freeBytes: 1e6 };
-    const changes: boolean[] = [];
     const cams = [camera('a'), camera('b', { continuous: false })];
-    const h = await harness(dir, cams, {
-      diskUsage: async () => ({ ...disk }),
-      onRecordingPausedChange: (paused) => changes.push(paused),
-    });
+    const h = await harness(dir, cams, { diskUsage: async () => ({ ...disk }) });
+    const changes: boolean[] = [];
+    h.bus.on('recording.paused', (e) => changes.push(e.paused), 'test');
     try {
       await h.service.scanNow();
       assert.equal(h.service.recordingPaused(), true);

@@ -8,8 +8,6 @@ import { buildEnginePlan, diffMaps, type EngineAccess, samePathConf } from './en
 export interface ReconcilerDeps extends EngineAccess {
   graceSeconds: number;
   intervalMs?: number;
-  /** Recording is paused (media disk full): paths are pulled but not recorded. */
-  recordingPaused?: () => boolean;
 }
 
 export interface ReconcileResult {
@@ -24,6 +22,8 @@ export class EngineReconciler {
   #again = false;
   #unsubscribe: (() => void)[] = [];
   #stopped = true;
+  /** Recording is paused (media disk full, from `recording.paused`): paths are pulled but not recorded. */
+  #recordingPaused = false;
   /** start() ran once: a stopped reconciler no longer schedules (before it, schedule() works alone). */
   #started = false;
 
@@ -41,6 +41,14 @@ export class EngineReconciler {
       bus.on('camera.added', kick, 'reconciler'),
       bus.on('camera.updated', kick, 'reconciler'),
       bus.on('camera.removed', kick, 'reconciler'),
+      bus.on(
+        'recording.paused',
+        (e) => {
+          this.#recordingPaused = e.paused;
+          kick();
+        },
+        'reconciler',
+      ),
       bus.on(
         'process.state',
         (e) => {
@@ -96,7 +104,7 @@ export class EngineReconciler {
     const plan = buildEnginePlan(d.cameras(), {
       ports: d.ports,
       graceSeconds: d.graceSeconds,
-      recordingPaused: d.recordingPaused?.() ?? false,
+      recordingPaused: this.#recordingPaused,
     });
     const result: ReconcileResult = { mediamtx: null, go2rtc: null };
 

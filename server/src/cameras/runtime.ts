@@ -161,8 +161,6 @@ export interface CameraRuntimeDeps extends EngineAccess {
   beforeVerify?: () => Promise<void>;
   /** Live facts from elsewhere (MJPEG clients and their transcoder). */
   extra?: (id: string) => { viewers: number; transcoding: boolean };
-  /** Why a camera's recording is not writing (the recording service: disk full…), or null. */
-  recordingError?: (id: string) => string | null;
   pollIntervalMs?: number;
   offlineAfterMs?: number;
   now?: () => number;
@@ -176,6 +174,8 @@ export class CameraRuntime implements CameraStatusSource {
   readonly #verifying = new Map<string, AbortController>();
   readonly #retry = new Map<string, NodeJS.Timeout>();
   #timer: NodeJS.Timeout | null = null;
+  /** Why recording is paused (media disk full, from `recording.paused`), or null. */
+  #recordingPaused: string | null = null;
   /** Shut down: no new verification or retry. */
   #quiesced = false;
   #polling: Promise<void> | null = null;
@@ -229,6 +229,14 @@ export class CameraRuntime implements CameraStatusSource {
         'camera-runtime',
       ),
       bus.on('camera.removed', ({ camera }) => this.#forget(camera.id), 'camera-runtime'),
+      bus.on(
+        'recording.paused',
+        (e) => {
+          this.#recordingPaused = e.reason;
+          void this.poll();
+        },
+        'camera-runtime',
+      ),
     ];
     for (const cam of this.#d.cameras()) this.verify(cam.id);
     this.#timer = setInterval(() => void this.poll(), this.#d.pollIntervalMs ?? 2000);
@@ -425,7 +433,8 @@ export class CameraRuntime implements CameraStatusSource {
         mediamtxUp: mediamtxUp && paths !== null,
         internalReaders: this.#internal.get(camera.id) ?? 0,
         ...(d.extra ? { extra: d.extra(camera.id) } : {}),
-        recordingError: d.recordingError?.(camera.id) ?? null,
+        // Recording is paused for every recorded camera (media disk full): say why on each.
+        recordingError: camera.enabled && isRecorded(camera) ? this.#recordingPaused : null,
         tracking: t,
         now,
         offlineAfterMs,

@@ -64,6 +64,11 @@ export interface CamstackEvents {
   'recording.deleted': RecordingDeletedEvent;
   /** A recording will be deleted by retention within a day; fired once per recording. */
   'recording.expiring': RecordingExpiringEvent;
+  /**
+   * Recording paused because the media disk is (nearly) full (`reason` says so, for every
+   * recorded camera), or resumed (`paused: false`, `reason: null`).
+   */
+  'recording.paused': { paused: boolean; reason: string | null };
 }
 
 export type EventName = keyof CamstackEvents;
