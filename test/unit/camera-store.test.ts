@@ -7,8 +7,9 @@ import { after, describe, it } from 'node:test';
 import { toCameraView } from '../../server/src/cameras/api-schemas.js';
 import { CameraStore } from '../../server/src/cameras/store.js';
 import { type Camera, type Config, loadConfig } from '../../server/src/config/load.js';
+import { DomainError } from '../../server/src/domain-errors.js';
 import { EventBus } from '../../server/src/events/bus.js';
-import { ApiError } from '../../server/src/http/errors.js';
+import { type ApiError, fromDomainError } from '../../server/src/http/errors.js';
 import { SecretRedactor } from '../../server/src/log/redact.js';
 
 const tmpRoot = mkdtempSync(join(tmpdir(), 'camstack-store-'));
@@ -72,14 +73,15 @@ function record(bus: EventBus): string[] {
   return events;
 }
 
+/** The store's error as the API answers it (the store throws DomainErrors; http/ maps them). */
 async function apiError(promise: Promise<unknown>): Promise<ApiError> {
   try {
     await promise;
   } catch (err) {
-    assert.ok(err instanceof ApiError, `expected ApiError, got ${String(err)}`);
-    return err;
+    assert.ok(err instanceof DomainError, `expected a DomainError, got ${String(err)}`);
+    return fromDomainError(err);
   }
-  assert.fail('expected an ApiError');
+  assert.fail('expected a DomainError');
 }
 
 function fields(err: ApiError): string[] {
@@ -344,8 +346,8 @@ describe('CameraStore: concurrency', () => {
     ]);
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     const rejected = results.find((r) => r.status === 'rejected');
-    assert.ok(rejected?.status === 'rejected' && rejected.reason instanceof ApiError);
-    assert.equal(rejected.reason.statusCode, 409);
+    assert.ok(rejected?.status === 'rejected' && rejected.reason instanceof DomainError);
+    assert.equal(fromDomainError(rejected.reason).statusCode, 409);
     assert.deepEqual(reload(f).cameras, f.store.list());
   });
 

@@ -5,7 +5,7 @@
  * classifier and are scrubbed of the credentials that were used.
  */
 import type { Camera } from '../config/load.js';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../domain-errors.js';
 import { REDACTED } from '../log/redact.js';
 import type { CameraTestResult } from './api-schemas.js';
 import { upstreamUrl } from './engine-plan.js';
@@ -71,7 +71,7 @@ export class ConnectionTester {
       return { ok: true, codec: null, width: null, height: null, fps: null, audioCodec: null, durationMs: 0 };
     }
     if (this.#running >= (this.#o.maxConcurrent ?? 2)) {
-      throw new ApiError(429, 'busy', 'other connection tests are running; try again in a few seconds');
+      throw new DomainError('busy', 'busy', 'other connection tests are running; try again in a few seconds');
     }
     this.#running++;
     try {

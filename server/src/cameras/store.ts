@@ -18,8 +18,8 @@ import {
   validateCameraConfig,
 } from '../config/load.js';
 import { splitCredentials } from '../config/source.js';
+import { DomainError, type DomainProblem, summarizeProblems } from '../domain-errors.js';
 import type { EventBus } from '../events/bus.js';
-import { ApiError, type ApiProblem, summarizeProblems } from '../http/errors.js';
 import type { SecretRedactor } from '../log/redact.js';
 import { type CameraInput, type CameraPreviewInput, type CameraUpdate, redactSourceForView } from './api-schemas.js';
 
@@ -74,8 +74,8 @@ function apiField(pointer: string): string {
   return pointer.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
-function validationError(problems: readonly ApiProblem[]): ApiError {
-  return new ApiError(400, 'validation_failed', `invalid camera: ${summarizeProblems(problems)}`, problems);
+function validationError(problems: readonly DomainProblem[]): DomainError {
+  return new DomainError('invalid', 'validation_failed', `invalid camera: ${summarizeProblems(problems)}`, problems);
 }
 
 function errnoCode(err: unknown): string {
@@ -84,7 +84,7 @@ function errnoCode(err: unknown): string {
 }
 
 /** Copy the known API fields of `input` onto `target` in the file form; unknown fields are problems. */
-function applyFields(target: RawCamera, input: unknown, problems: ApiProblem[]): void {
+function applyFields(target: RawCamera, input: unknown, problems: DomainProblem[]): void {
   if (!isPlainObject(input)) {
     problems.push({ field: '', message: 'must be an object' });
     return;
@@ -121,7 +121,7 @@ function applyFields(target: RawCamera, input: unknown, problems: ApiProblem[]):
  * replace the stored ones (unless given explicitly as well, where they must agree —
  * validateCameraConfig reports a conflict otherwise).
  */
-function mergeUpdate(previous: Camera, input: unknown, problems: ApiProblem[]): RawCamera {
+function mergeUpdate(previous: Camera, input: unknown, problems: DomainProblem[]): RawCamera {
   const raw: RawCamera = { ...cameraToFileForm(previous) };
   const changes: RawCamera = isPlainObject(input) ? { ...input } : {};
   for (const key of ['source', 'substream'] as const) {
@@ -187,7 +187,7 @@ export class CameraStore {
   /** Create a camera in the cameras file. 400 invalid, 409 duplicate id or max_cameras reached. */
   add(input: CameraInput): Promise<Camera> {
     return this.#serialized(async () => {
-      const problems: ApiProblem[] = [];
+      const problems: DomainProblem[] = [];
       const raw: RawCamera = {};
       applyFields(raw, input, problems);
       const camera = this.#validate(raw, problems);
@@ -195,12 +195,19 @@ export class CameraStore {
       const existing = this.#cameras.get(camera.id);
       if (existing !== undefined) {
         const where = existing.origin === 'options' ? 'the add-on configuration' : 'the cameras file';
-        throw new ApiError(409, 'duplicate_id', `a camera with id "${camera.id}" already exists (in ${where})`, [
-          { field: 'id', message: `"${camera.id}" is already used by another camera` },
-        ]);
+        throw new DomainError(
+          'conflict',
+          'duplicate_id',
+          `a camera with id "${camera.id}" already exists (in ${where})`,
+          [{ field: 'id', message: `"${camera.id}" is already used by another camera` }],
+        );
       }
       if (this.#cameras.size >= this.#maxCameras) {
-        throw new ApiError(409, 'max_cameras', `at most ${this.#maxCameras} cameras (max_cameras); remove one first`);
+        throw new DomainError(
+          'conflict',
+          'max_cameras',
+          `at most ${this.#maxCameras} cameras (max_cameras); remove one first`,
+        );
       }
 
       this.#registerPassword(camera, null);
@@ -220,7 +227,7 @@ export class CameraStore {
   update(id: string, input: CameraUpdate): Promise<Camera> {
     return this.#serialized(async () => {
       const previous = this.#writable(id);
-      const problems: ApiProblem[] = [];
+      const problems: DomainProblem[] = [];
       if (isPlainObject(input) && input.id !== undefined && input.id !== id) {
         problems.push({
           field: 'id',
@@ -248,7 +255,7 @@ export class CameraStore {
    * 400 with every problem when invalid.
    */
   preview(input: CameraPreviewInput): Camera {
-    const problems: ApiProblem[] = [];
+    const problems: DomainProblem[] = [];
     const id = isPlainObject(input) && typeof input.id === 'string' ? input.id : undefined;
     const previous = id === undefined ? undefined : this.#cameras.get(id);
     if (previous === undefined) {
@@ -291,10 +298,10 @@ export class CameraStore {
   /** The camera, if it exists and may be changed through the API. */
   #writable(id: string): Camera {
     const camera = this.#cameras.get(id);
-    if (camera === undefined) throw new ApiError(404, 'not_found', `no camera with id "${id}"`);
+    if (camera === undefined) throw new DomainError('not_found', 'not_found', `no camera with id "${id}"`);
     if (camera.origin === 'options') {
-      throw new ApiError(
-        409,
+      throw new DomainError(
+        'conflict',
         'read_only',
         `camera "${id}" is defined in the add-on configuration; edit it there (Settings → Add-ons → Camstack → Configuration)`,
       );
@@ -303,7 +310,7 @@ export class CameraStore {
   }
 
   /** Validate a camera in the file form with the cameras file's checks; 400 with every problem. */
-  #validate(raw: RawCamera, problems: ApiProblem[]): Camera {
+  #validate(raw: RawCamera, problems: DomainProblem[]): Camera {
     const result = validateCameraConfig(raw, { origin: 'file', allowTestSources: this.#allowTestSources });
     problems.push(...result.problems.map((p: ConfigProblem) => ({ field: apiField(p.pointer), message: p.message })));
     if (problems.length > 0 || result.camera === null) throw validationError(problems);
@@ -323,8 +330,8 @@ export class CameraStore {
     try {
       await saveCamerasFile(this.#file, [...next.values()]);
     } catch (err) {
-      throw new ApiError(
-        500,
+      throw new DomainError(
+        'internal',
         'write_failed',
         `could not write the cameras file ${this.#file} (${errnoCode(err)}); nothing was changed`,
       );

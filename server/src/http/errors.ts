@@ -11,11 +11,13 @@
  * unexpected are mapped here, so a client never sees another shape: a path no route matches, a
  * broken URL and a request Node's parser refuses get it too (app.ts).
  */
+
 import { STATUS_CODES } from 'node:http';
 import type { ErrorObject } from 'ajv';
 import type { FastifyError } from 'fastify';
 import { Type } from 'typebox';
 import { ajvProblems } from '../config/load.js';
+import { DomainError, type DomainErrorKind, summarizeProblems } from '../domain-errors.js';
 import type { CamstackApp } from './app.js';
 
 export interface ApiProblem {
@@ -84,8 +86,22 @@ export function errorBody(
 }
 
 /** `field message; field message` — for the one-line `message` of a validation error. */
-export function summarizeProblems(problems: readonly ApiProblem[]): string {
-  return problems.map((p) => (p.field === '' ? p.message : `${p.field} ${p.message}`)).join('; ');
+export { summarizeProblems };
+
+/** The HTTP status of each kind of service error: the only place the services meet HTTP. */
+const STATUS_OF: Readonly<Record<DomainErrorKind, number>> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  busy: 429,
+  internal: 500,
+  failed: 502,
+  unavailable: 503,
+};
+
+/** A service's error as the API answers it. */
+export function fromDomainError(err: DomainError): ApiError {
+  return new ApiError(STATUS_OF[err.kind], err.code, err.message, err.problems);
 }
 
 const PART_NAMES: Record<string, string> = {
@@ -111,6 +127,7 @@ export function validationProblems(errors: readonly ErrorObject[], part: string)
 /** Map any error to the API's shape. Exported for tests; {@link registerErrorHandler} uses it. */
 export function toErrorBody(err: unknown): ApiErrorBody {
   if (err instanceof ApiError) return err.toBody();
+  if (err instanceof DomainError) return fromDomainError(err).toBody();
   if (!isFastifyError(err)) return errorBody(500, 'internal_error', 'internal error');
 
   if (Array.isArray(err.validation)) {

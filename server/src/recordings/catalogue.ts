@@ -1,6 +1,6 @@
 import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../domain-errors.js';
 import type { Cleaner } from './cleaner.js';
 import { defaultDiskUsage, errnoCode, exists, iso, type RecordingContext } from './context.js';
 import type { ListFilter } from './index-db.js';
@@ -47,7 +47,7 @@ export class Catalogue {
   async file(rid: string): Promise<{ path: string; size: number; name: string; view: RecordingView }> {
     const row = this.#c.row(rid);
     if (row.path === null || (row.type === 'clip' && row.state !== 'complete')) {
-      throw new ApiError(409, 'in_progress', `${rid} is still being recorded; its file does not exist yet`, [
+      throw new DomainError('conflict', 'in_progress', `${rid} is still being recorded; its file does not exist yet`, [
         { field: 'rid', message: 'still being recorded' },
       ]);
     }
@@ -62,7 +62,7 @@ export class Catalogue {
       };
     } catch {
       await this.#c.locked(async () => this.#c.forget(row, 'missing'));
-      throw new ApiError(404, 'not_found', `the file of ${rid} is gone`, [
+      throw new DomainError('not_found', 'not_found', `the file of ${rid} is gone`, [
         { field: 'rid', message: 'the recording file no longer exists' },
       ]);
     }
@@ -76,7 +76,7 @@ export class Catalogue {
         const abs = join(this.#c.mediaDir, row.path);
         if (!(await exists(abs))) {
           this.#c.forget(row, 'missing');
-          throw new ApiError(404, 'not_found', `${rid} is gone from the disk`, [
+          throw new DomainError('not_found', 'not_found', `${rid} is gone from the disk`, [
             { field: 'rid', message: 'the recording file no longer exists' },
           ]);
         }
@@ -100,19 +100,19 @@ export class Catalogue {
     return this.#c.locked(async () => {
       const row = this.#c.row(rid);
       if (row.protected) {
-        throw new ApiError(409, 'protected', `${rid} is protected; unprotect it first`, [
+        throw new DomainError('conflict', 'protected', `${rid} is protected; unprotect it first`, [
           { field: 'rid', message: `is protected; PUT /api/recordings/${rid}/protect {"protected": false} first` },
         ]);
       }
       const ctx = await this.#cleaner.context();
       if (row.state !== 'complete' || (row.path !== null && ctx.busy.has(row.path))) {
-        throw new ApiError(409, 'in_progress', `${rid} is still being written`, [
+        throw new DomainError('conflict', 'in_progress', `${rid} is still being written`, [
           { field: 'rid', message: 'is still being written; try again when it is complete' },
         ]);
       }
       const view = this.#c.toView(row);
       if (!(await this.#cleaner.delete(row, 'user', ctx.busy))) {
-        throw new ApiError(500, 'delete_failed', `${rid} could not be deleted`);
+        throw new DomainError('internal', 'delete_failed', `${rid} could not be deleted`);
       }
       return view;
     });
@@ -140,7 +140,7 @@ export class Catalogue {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
     const from = m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])).getTime() : Number.NaN;
     if (!m || !Number.isFinite(from) || new Date(from).getDate() !== Number(m[3])) {
-      throw new ApiError(400, 'validation_failed', `day must be a date YYYY-MM-DD (got "${day}")`, [
+      throw new DomainError('invalid', 'validation_failed', `day must be a date YYYY-MM-DD (got "${day}")`, [
         { field: 'day', message: 'must be a calendar date YYYY-MM-DD' },
       ]);
     }

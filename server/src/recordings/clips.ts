@@ -2,7 +2,7 @@ import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRecorded } from '../cameras/engine-plan.js';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../domain-errors.js';
 import { ClipRecorder } from './clip-recorder.js';
 import { CLIP_FIRST_VIDEO_TIMEOUT_MS, noVideoReason, playbackClipEnd } from './clip-span.js';
 import type { ActiveClip } from './clip-state.js';
@@ -56,10 +56,10 @@ export class Clips {
   /**
    * Starts a clip of `cameraId` that includes up to `preRoll` seconds before now and ends
    * `duration` seconds from now (auto-stop). A request while a clip of the camera is open extends
-   * that clip instead. Throws ApiError (404 unknown camera, 409 disabled, 400 bad numbers).
+   * that clip instead. Throws a DomainError (not_found: unknown camera; conflict: disabled; invalid: bad numbers).
    */
   async startClip(cameraId: string, request: ClipRequest): Promise<ClipStartResult> {
-    if (this.#c.stopped) throw new ApiError(503, 'shutting_down', 'Camstack is shutting down');
+    if (this.#c.stopped) throw new DomainError('unavailable', 'shutting_down', 'Camstack is shutting down');
     const camera = this.#c.camera(cameraId);
     const problems = [];
     const preRoll = request.preRoll ?? camera.recording.preRollSeconds;
@@ -76,9 +76,9 @@ export class Clips {
         message: `must be an integer from 1 to ${MAX_CLIP_SECONDS} (got ${duration})`,
       });
     }
-    if (problems.length) throw new ApiError(400, 'validation_failed', 'invalid clip request', problems);
+    if (problems.length) throw new DomainError('invalid', 'validation_failed', 'invalid clip request', problems);
     if (!camera.enabled) {
-      throw new ApiError(409, 'camera_disabled', `camera "${cameraId}" is disabled`, [
+      throw new DomainError('conflict', 'camera_disabled', `camera "${cameraId}" is disabled`, [
         { field: 'id', message: 'the camera is disabled' },
       ]);
     }
@@ -93,7 +93,7 @@ export class Clips {
       if (pin) pin.endMs = open.endMs;
       this.#schedule(open);
       const row = this.#c.index.get(open.rowId);
-      if (!row) throw new ApiError(500, 'internal_error', 'open clip vanished from the index');
+      if (!row) throw new DomainError('internal', 'internal_error', 'open clip vanished from the index');
       return { clip: this.#c.toView(row), extended: true, preRollSeconds: (open.requestedMs - open.startMs) / 1000 };
     }
     const method = isRecorded(camera) ? 'playback' : 'ffmpeg';
@@ -161,7 +161,11 @@ export class Clips {
         this.active.delete(cameraId);
         this.#c.pins.delete(row.id);
         this.#c.index.delete(row.id);
-        throw new ApiError(503, 'clip_failed', `could not start recording camera "${cameraId}": ${message(err)}`);
+        throw new DomainError(
+          'unavailable',
+          'clip_failed',
+          `could not start recording camera "${cameraId}": ${message(err)}`,
+        );
       }
     }
     this.#schedule(clip);
@@ -184,7 +188,7 @@ export class Clips {
     const clip = this.active.get(cameraId);
     if (!clip) {
       return Promise.reject(
-        new ApiError(404, 'no_open_clip', `camera "${cameraId}" has no clip being recorded`, [
+        new DomainError('not_found', 'no_open_clip', `camera "${cameraId}" has no clip being recorded`, [
           { field: 'id', message: 'no open clip for this camera' },
         ]),
       );
@@ -289,7 +293,7 @@ export class Clips {
         trigger: clip.trigger,
         reason,
       });
-      throw new ApiError(502, 'clip_failed', `the clip could not be saved: ${reason}`);
+      throw new DomainError('failed', 'clip_failed', `the clip could not be saved: ${reason}`);
     }
   }
 

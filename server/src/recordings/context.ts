@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { access, open, readdir, readlink, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Camera } from '../config/load.js';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../domain-errors.js';
 import type { Logger } from '../log/logger.js';
 import { RecordingIndex as Index, type RecordingIndex, type RecordingRow } from './index-db.js';
 import type { FragmentCursor } from './mp4.js';
@@ -249,7 +249,7 @@ export class RecordingContext {
     const parsed = parseRid(rid);
     const row = parsed ? this.index.get(parsed.id) : undefined;
     if (!parsed || !row || row.type !== parsed.type) {
-      throw new ApiError(404, 'not_found', `no recording "${rid}"`, [
+      throw new DomainError('not_found', 'not_found', `no recording "${rid}"`, [
         { field: 'rid', message: `no recording with id "${rid}" (it may have been deleted)` },
       ]);
     }
@@ -259,7 +259,7 @@ export class RecordingContext {
   camera(id: string): Camera {
     const camera = this.o.cameras().find((c) => c.id === id);
     if (!camera) {
-      throw new ApiError(404, 'not_found', `no camera with id "${id}"`, [
+      throw new DomainError('not_found', 'not_found', `no camera with id "${id}"`, [
         { field: 'id', message: `no camera "${id}"` },
       ]);
     }

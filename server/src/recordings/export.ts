@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../domain-errors.js';
 import { iso, PLAIN_MP4_LIMIT, type RecordingContext } from './context.js';
 import { concatCopy } from './ffmpeg.js';
 import { MAX_EXPORT_MS } from './limits.js';
@@ -45,12 +45,15 @@ export class Exporter {
     const problems = [];
     if (!(toMs > fromMs)) problems.push({ field: 'to', message: 'must be after from' });
     if (toMs - fromMs > MAX_EXPORT_MS) problems.push({ field: 'to', message: 'at most 24 hours after from' });
-    if (problems.length) throw new ApiError(400, 'validation_failed', 'invalid export span', problems);
+    if (problems.length) throw new DomainError('invalid', 'validation_failed', 'invalid export span', problems);
     const runs = runsWithin(await this.#c.playback.list(cameraId, fromMs).catch(() => []), fromMs, toMs);
     if (runs.length === 0) {
-      throw new ApiError(404, 'no_recording', `nothing of camera "${cameraId}" is recorded between from and to`, [
-        { field: 'from', message: 'no recording in [from, to)' },
-      ]);
+      throw new DomainError(
+        'not_found',
+        'no_recording',
+        `nothing of camera "${cameraId}" is recorded between from and to`,
+        [{ field: 'from', message: 'no recording in [from, to)' }],
+      );
     }
     const segs = this.#c.index.list({ camera: cameraId, type: 'segment', fromMs, toMs });
     const bytesPerMs =
@@ -65,7 +68,7 @@ export class Exporter {
     const [first] = runs;
     if (runs.length === 1 && first) {
       const res = await this.#c.playback.get(cameraId, first.startMs, first.durationMs, fragmented ? 'fmp4' : 'mp4');
-      if (!res.body) throw new ApiError(502, 'playback_failed', 'MediaMTX sent no data');
+      if (!res.body) throw new DomainError('failed', 'playback_failed', 'MediaMTX sent no data');
       const length = Number(res.headers.get('content-length') ?? Number.NaN);
       return {
         body: Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ApiError } from '../http/errors.js';
+import { DomainError } from '../domain-errors.js';
 import type { Logger } from '../log/logger.js';
 import { parseRid } from './naming.js';
 
@@ -137,8 +137,8 @@ export class ThumbnailCache {
               .split('\n')
               .pop() || 'failed';
         this.#o.logger.warn({ input, why }, 'thumbnail: FFmpeg failed');
-        throw new ApiError(
-          502,
+        throw new DomainError(
+          'failed',
           'thumbnail_failed',
           `no picture could be taken from the recording${res.timedOut ? ' in time' : ''}`,
         );

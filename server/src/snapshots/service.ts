@@ -11,7 +11,7 @@
  * - Single flight: concurrent requests for the same camera and width share one capture.
  * - `save()` writes a snapshot under the media dir (atomically) and publishes `snapshot.saved`.
  *
- * Errors are {@link ApiError}s: 404 unknown camera, 409 disabled, 503 offline or capture failed
+ * Errors are {@link DomainError}s: not_found (unknown camera), conflict (disabled), unavailable (offline or capture failed)
  * (with the reason, credentials redacted), 500 when the file cannot be written.
  */
 import { randomBytes } from 'node:crypto';
@@ -22,9 +22,9 @@ import { type PlanPorts, restreamUrl } from '../cameras/engine-plan.js';
 import type { CameraStatus } from '../cameras/status.js';
 import { classifyFailure } from '../cameras/verify.js';
 import type { Camera } from '../config/load.js';
+import { DomainError } from '../domain-errors.js';
 import type { Go2rtcClient } from '../engines/clients.js';
 import type { EventBus } from '../events/bus.js';
-import { ApiError } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
 import { redactUrlCredentials, type SecretRedactor } from '../log/redact.js';
 import { isJpeg } from './jpeg.js';
@@ -173,12 +173,12 @@ export class SnapshotService {
   /** A snapshot of the camera: from the cache when fresh enough, otherwise a new capture (shared). */
   async get(cameraId: string, opts: SnapshotOptions = {}): Promise<Snapshot> {
     const camera = this.#d.store.get(cameraId);
-    if (camera === undefined) throw new ApiError(404, 'not_found', `no camera with id "${cameraId}"`);
-    if (!camera.enabled) throw new ApiError(409, 'camera_disabled', `camera "${cameraId}" is disabled`);
+    if (camera === undefined) throw new DomainError('not_found', 'not_found', `no camera with id "${cameraId}"`);
+    if (!camera.enabled) throw new DomainError('conflict', 'camera_disabled', `camera "${cameraId}" is disabled`);
     const status = this.#d.runtime.get(cameraId);
     if (status && (status.state === 'offline' || status.state === 'error')) {
       const why = status.lastError ? `: ${this.#redact(status.lastError)}` : '';
-      throw new ApiError(503, 'camera_unavailable', `camera "${cameraId}" is ${status.state}${why}`);
+      throw new DomainError('unavailable', 'camera_unavailable', `camera "${cameraId}" is ${status.state}${why}`);
     }
     const maxAgeMs = opts.maxAgeMs ?? defaultMaxAgeMs(status?.state, this.#d.defaultMaxAgeMs ?? DEFAULT_MAX_AGE_MS);
     const size = sizeKey(opts.width);
@@ -229,7 +229,7 @@ export class SnapshotService {
       await unlink(tmp).catch(() => undefined);
       const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : String(err);
       this.#d.logger.error({ camera: cameraId, path, code }, 'writing a snapshot failed');
-      throw new ApiError(500, 'write_failed', `could not write the snapshot to ${relativePath} (${code})`);
+      throw new DomainError('internal', 'write_failed', `could not write the snapshot to ${relativePath} (${code})`);
     }
     const saved: SavedSnapshot = {
       camera: cameraId,
@@ -297,8 +297,8 @@ export class SnapshotService {
         this.#stats.failed++;
         const reason = this.#reason(err, 'FFmpeg');
         d.logger.warn({ camera: id, reason, go2rtc: go2rtcReason }, 'snapshot failed');
-        throw new ApiError(
-          503,
+        throw new DomainError(
+          'unavailable',
           'snapshot_failed',
           `could not take a snapshot of camera "${id}": ${reason}${go2rtcReason ? ` (go2rtc: ${go2rtcReason})` : ''}`,
         );
