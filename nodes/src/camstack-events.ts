@@ -1,4 +1,4 @@
 /** Node-RED entry of the `camstack-events` node. */
-import { registerEvents } from './events';
+import { registerEvents } from './nodes/events';
 
 export = registerEvents;

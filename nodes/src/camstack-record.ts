@@ -1,4 +1,4 @@
 /** Node-RED entry of the `camstack-record` node. */
-import { registerRecord } from './record';
+import { registerRecord } from './nodes/record';
 
 export = registerRecord;

@@ -1,4 +1,4 @@
 /** Node-RED entry of the `camstack-server` config node (and the editor's admin route). */
-import { registerServer } from './server';
+import { registerServer } from './nodes/server';
 
 export = registerServer;

@@ -1,4 +1,4 @@
 /** Node-RED entry of the `camstack-snapshot` node. */
-import { registerSnapshot } from './snapshot';
+import { registerSnapshot } from './nodes/snapshot';
 
 export = registerSnapshot;

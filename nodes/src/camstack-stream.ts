@@ -1,4 +1,4 @@
 /** Node-RED entry of the `camstack-stream` node. */
-import { registerStream } from './stream';
+import { registerStream } from './nodes/stream';
 
 export = registerStream;

@@ -1,6 +1,6 @@
 /**
  * Facts about Camstack this package relies on: the API's limits (kept equal to the server's;
- * test/nodes/validate.test.ts checks them against the server's source) and the default address of
+ * test/nodes/units.test.ts, "what the nodes share with the server", checks them against it) and the default address of
  * the add-on's direct API.
  */
 import { createHash } from 'node:crypto';

@@ -3,9 +3,8 @@
  * `/api/cameras`): it resolves against the document's base, which is the panel's root both on the
  * direct port and behind Home Assistant ingress (`/api/hassio_ingress/<token>/`).
  *
- * The types mirror the server's schemas (server/src/cameras/api-schemas.ts,
- * server/src/recordings/schemas.ts, server/src/http/health.ts); the panel is built apart from
- * the server, so they are restated here rather than imported.
+ * The shapes it sends and receives are declared in `api-types.ts` (which says where each comes
+ * from) and re-exported here.
  */
 
 import type {

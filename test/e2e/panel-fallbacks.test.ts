@@ -113,7 +113,7 @@ describe('panel: fallbacks to MJPEG', { timeout: 600_000 }, () => {
       await page.waitForTimeout(400);
     }
     assert.ok(hashes.size >= 2, 'the MJPEG picture keeps changing');
-    // The panel says go2rtc is not running (R2).
+    // The panel says go2rtc is not running, rather than hiding it.
     await eventually('the degraded banner', 20_000, async () => {
       const banner = await page.locator('.banner').textContent();
       assert.match(banner ?? '', /go2rtc not running/);

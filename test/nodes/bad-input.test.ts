@@ -12,8 +12,8 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { normalizeBaseUrl, normalizeToken } from '../../nodes/src/client.js';
-import type { ClipInfo } from '../../nodes/src/record.js';
-import type { StreamInfo } from '../../nodes/src/stream.js';
+import type { ClipInfo } from '../../nodes/src/nodes/record/index.js';
+import type { StreamInfo } from '../../nodes/src/nodes/stream/index.js';
 import { resolveCamera, resolveCameraFilter, resolveEventTypes } from '../../nodes/src/validate.js';
 import { waitUntil } from '../helpers/processes.js';
 import {

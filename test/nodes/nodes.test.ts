@@ -10,8 +10,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { ClipInfo } from '../../nodes/src/record.js';
-import type { StreamInfo } from '../../nodes/src/stream.js';
+import type { ClipInfo } from '../../nodes/src/nodes/record/index.js';
+import type { StreamInfo } from '../../nodes/src/nodes/stream/index.js';
 import { freePort } from '../helpers/ports.js';
 import { waitUntil } from '../helpers/processes.js';
 import {

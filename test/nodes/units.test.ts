@@ -19,9 +19,9 @@ import {
   MIN_SNAPSHOT_WIDTH,
 } from '../../nodes/src/constants.js';
 import { SseParser } from '../../nodes/src/event-stream.js';
-import { eventCamera } from '../../nodes/src/events.js';
+import { eventCamera } from '../../nodes/src/nodes/events/index.js';
+import { snapshotFileName } from '../../nodes/src/nodes/snapshot/index.js';
 import { backoffDelay } from '../../nodes/src/signals.js';
-import { snapshotFileName } from '../../nodes/src/snapshot.js';
 import {
   RECORD_ACTIONS,
   resolveAction,

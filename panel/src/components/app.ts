@@ -1,6 +1,6 @@
 /**
  * `<camstack-app>`: the panel's shell in Home Assistant's style — a top app bar with the views
- * (Live, Recordings, Settings), the engines' state (R2: "go2rtc not running" is said, not
+ * (Live, Recordings, Settings), the engines' state ("go2rtc not running" is said, not
  * hidden), and the current view. Inside HA's ingress iframe the menu button asks HA to toggle its
  * sidebar (`home-assistant/toggle-menu`), as HA's own app panels do.
  */

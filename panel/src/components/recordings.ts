@@ -9,9 +9,11 @@
  * - the recordings of the day with thumbnails, protect / unprotect, download, delete (with a
  *   confirmation), "expiring soon" badges (`api/recordings/expiring?within=1d`);
  * - a span download (export) from the playhead.
- * New clips, segments and deletions arrive over SSE and refresh the view.
+ * New clips, segments and deletions arrive over SSE and refresh the view. Its parts live in
+ * `../recordings/`: `playback.ts` (the two-video playback), `thumb.ts` (the list's pictures) and
+ * `styles.ts`.
  */
-import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
+import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, type RecordingView, type Timeline, urls } from '../api.js';
@@ -22,7 +24,6 @@ import {
   mdiChevronRight,
   mdiDelete,
   mdiDownload,
-  mdiFilmstrip,
   mdiLock,
   mdiLockOpenVariant,
   mdiPause,
@@ -31,82 +32,15 @@ import {
 } from '../icons.js';
 import { navigate } from '../router.js';
 import { StoreController, store } from '../store.js';
-import { shared, tokens } from '../theme.js';
 import type { CamstackConfirm } from './confirm.js';
 import './confirm.js';
 import { type CamstackTimeline, ZOOMS } from './timeline.js';
 import './timeline.js';
+import { Playback, type PlaybackHost, windowFrom } from '../recordings/playback.js';
+import { recordingsStyles } from '../recordings/styles.js';
+import '../recordings/thumb.js';
 
-/** Length of one export window; the next one is preloaded while this one plays. */
-const WINDOW_MS = 5 * 60_000;
-const PRELOAD_BEFORE_END_S = 20;
-const MIN_WINDOW_MS = 1500;
 const EXPORT_LENGTHS = [1, 5, 15, 60];
-
-interface PlayWindow {
-  from: number;
-  to: number;
-}
-
-/** Pure: the window to play from `at` (clamped into the recorded ranges), or null when nothing follows. */
-export function windowFrom(ranges: { start: string; end: string }[], at: number, maxMs = WINDOW_MS): PlayWindow | null {
-  for (const r of ranges) {
-    const s = Date.parse(r.start);
-    const e = Date.parse(r.end);
-    if (e - Math.max(s, at) < MIN_WINDOW_MS) continue;
-    const from = Math.max(s, at);
-    return { from, to: Math.min(e, from + maxMs) };
-  }
-  return null;
-}
-
-@customElement('camstack-recording-thumb')
-export class CamstackRecordingThumb extends LitElement {
-  @property() rid = '';
-  /** A clip still being recorded has no picture yet. */
-  @property({ type: Boolean }) pending = false;
-  @state() private failed = false;
-
-  static override styles = css`
-    :host {
-      display: flex;
-      align-items: center;
-      justify-content: center;
-      color: var(--secondary-text-color, #888);
-      width: 128px;
-      aspect-ratio: 16 / 9;
-      background: color-mix(in srgb, currentColor 18%, transparent);
-      border-radius: 6px;
-      overflow: hidden;
-      flex: none;
-    }
-    img {
-      width: 100%;
-      height: 100%;
-      object-fit: cover;
-      display: block;
-    }
-    .icon {
-      width: 28px;
-      height: 28px;
-      opacity: 0.6;
-    }
-  `;
-
-  protected override willUpdate(changed: PropertyValues): void {
-    if (changed.has('rid') || changed.has('pending')) this.failed = false;
-  }
-
-  protected override render() {
-    // The server's cached JPEG of the first keyframe; the browser loads it when it scrolls near.
-    return this.pending || this.failed || !this.rid
-      ? icon(mdiFilmstrip)
-      : html`<img loading="lazy" decoding="async" alt="" width="128" height="72" src=${urls.thumbnail(this.rid)}
-          @error=${() => {
-            this.failed = true;
-          }} />`;
-  }
-}
 
 @customElement('camstack-recordings')
 export class CamstackRecordings extends LitElement {
@@ -135,198 +69,10 @@ export class CamstackRecordings extends LitElement {
   #seenVersion = -1;
   #refreshTimer: ReturnType<typeof setTimeout> | null = null;
   #clock: ReturnType<typeof setInterval> | null = null;
-  /** The two players: [active, standby]. */
-  #players: HTMLVideoElement[] = [];
-  #current: PlayWindow | null = null;
-  #next: PlayWindow | null = null;
+  readonly #playback = new Playback(this.#playbackHost());
   #loadedKey = '';
 
-  static override styles = [
-    tokens,
-    shared,
-    css`
-      :host {
-        display: grid;
-        gap: 16px;
-      }
-      .filters {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 8px 16px;
-        align-items: center;
-        padding: 12px 16px;
-      }
-      .filters label {
-        display: inline-flex;
-        align-items: center;
-        gap: 6px;
-      }
-      .day {
-        display: inline-flex;
-        align-items: center;
-        gap: 2px;
-      }
-      .badge-expiring {
-        color: var(--cs-warning);
-        font-weight: 500;
-      }
-      section.card {
-        padding: 12px 16px 16px;
-      }
-      .section-head {
-        display: flex;
-        align-items: center;
-        gap: 8px;
-        flex-wrap: wrap;
-        margin-bottom: 8px;
-      }
-      .section-head h2 {
-        flex: 1;
-      }
-      .player {
-        display: grid;
-        grid-template-columns: minmax(0, 1fr);
-        gap: 8px;
-      }
-      .videos {
-        position: relative;
-        background: #000;
-        aspect-ratio: 16 / 9;
-        max-height: 60vh;
-        width: 100%;
-        border-radius: 8px;
-        overflow: hidden;
-      }
-      .videos video {
-        position: absolute;
-        inset: 0;
-        width: 100%;
-        height: 100%;
-        object-fit: contain;
-        visibility: hidden;
-      }
-      .videos video.active {
-        visibility: visible;
-      }
-      .videos .empty {
-        position: absolute;
-        inset: 0;
-        display: flex;
-        align-items: center;
-        justify-content: center;
-        color: #ddd;
-        padding: 16px;
-        text-align: center;
-      }
-      .transport {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 8px;
-        align-items: center;
-      }
-      .spacer {
-        flex: 1;
-      }
-      .clock {
-        font-variant-numeric: tabular-nums;
-        font-size: 18px;
-        min-width: 90px;
-      }
-      .zoom {
-        display: inline-flex;
-        gap: 2px;
-      }
-      .zoom button[aria-pressed='true'] {
-        background: var(--cs-primary);
-        color: var(--cs-on-primary);
-        border-color: var(--cs-primary);
-      }
-      .legend {
-        display: flex;
-        gap: 14px;
-        flex-wrap: wrap;
-        font-size: 12px;
-        color: var(--cs-text2);
-      }
-      .sw {
-        display: inline-block;
-        width: 12px;
-        height: 10px;
-        border-radius: 2px;
-        margin-right: 4px;
-        vertical-align: middle;
-      }
-      .sw.rec {
-        background: var(--cs-range);
-      }
-      .sw.clip {
-        background: var(--cs-clip);
-      }
-      .sw.prot {
-        background: var(--cs-protected);
-      }
-      .sw.now {
-        background: var(--cs-error);
-        width: 3px;
-      }
-      ul.list {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-      }
-      ul.list li {
-        display: flex;
-        gap: 12px;
-        align-items: center;
-        padding: 8px 0;
-        border-top: 1px solid var(--cs-divider);
-      }
-      .info {
-        flex: 1;
-        min-width: 0;
-      }
-      .info .when {
-        font-weight: 500;
-        font-variant-numeric: tabular-nums;
-      }
-      .info .meta {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 6px;
-        margin-top: 4px;
-        align-items: center;
-      }
-      .actions {
-        display: flex;
-        gap: 2px;
-        flex-wrap: wrap;
-        justify-content: flex-end;
-      }
-      .chip.prot {
-        background: color-mix(in srgb, var(--cs-protected) 25%, transparent);
-      }
-      .chip.exp {
-        background: color-mix(in srgb, var(--cs-warning) 28%, transparent);
-      }
-      .notice {
-        padding: 6px 10px;
-        border-radius: 8px;
-        background: color-mix(in srgb, var(--cs-success) 18%, transparent);
-      }
-      @media (max-width: 600px) {
-        camstack-recording-thumb {
-          width: 88px;
-        }
-        ul.list li {
-          flex-wrap: wrap;
-        }
-        .actions {
-          width: 100%;
-          justify-content: flex-start;
-        }
-      }
-    `,
-  ];
+  static override styles = recordingsStyles;
 
   get camera(): string {
     return this.params.get('camera') ?? store.cameras[0]?.id ?? '';
@@ -440,55 +186,36 @@ export class CamstackRecordings extends LitElement {
 
   // ---- playback --------------------------------------------------------------------------
 
-  #ensurePlayers(): HTMLVideoElement[] {
-    if (this.#players.length === 2) return this.#players;
-    for (let i = 0; i < 2; i++) {
-      const v = document.createElement('video');
-      v.playsInline = true;
-      v.muted = true;
-      v.preload = 'auto';
-      v.setAttribute('aria-label', 'Recording playback');
-      v.addEventListener('timeupdate', () => this.#onTime(v));
-      v.addEventListener('ended', () => this.#onEnded(v));
-      v.addEventListener('playing', () => {
-        if (v === this.#players[0]) {
-          this.playing = true;
-          this.playError = '';
-        }
-      });
-      v.addEventListener('pause', () => {
-        if (v === this.#players[0]) this.playing = false;
-      });
-      v.addEventListener('error', () => {
-        if (v === this.#players[0] && v.getAttribute('src')) {
-          this.playError = 'This span could not be played (nothing recorded there, or it was deleted).';
-          this.playing = false;
-        }
-      });
-      this.videos.append(v);
-      this.#players.push(v);
-    }
-    return this.#players;
-  }
-
-  #source(v: HTMLVideoElement, w: PlayWindow | null): void {
-    if (w) v.src = urls.export(this.camera, new Date(w.from), new Date(w.to));
-    else {
-      v.removeAttribute('src');
-      v.load();
-    }
+  /** What the two-video playback may see and do of this page. */
+  #playbackHost(): PlaybackHost {
+    const page = this;
+    return {
+      get camera() {
+        return page.camera;
+      },
+      get timeline() {
+        return page.timeline;
+      },
+      get container() {
+        return page.videos;
+      },
+      reload: () => this.#load(true),
+      position: (ms) => {
+        this.position = ms;
+      },
+      playing: () => {
+        this.playing = true;
+        this.playError = '';
+      },
+      stopped: (error) => {
+        if (error !== undefined) this.playError = error;
+        this.playing = false;
+      },
+    };
   }
 
   #stopPlayback(): void {
-    for (const v of this.#players) {
-      v.pause();
-      v.removeAttribute('src');
-      v.load();
-      v.remove();
-    }
-    this.#players = [];
-    this.#current = this.#next = null;
-    this.playing = false;
+    this.#playback.stop();
   }
 
   /** Plays from `at` (ms): the first recorded moment at or after it. */
@@ -506,57 +233,11 @@ export class CamstackRecordings extends LitElement {
       return;
     }
     this.playError = '';
-    const [active, standby] = this.#ensurePlayers() as [HTMLVideoElement, HTMLVideoElement];
-    this.#current = w;
-    this.#next = null;
-    this.#source(standby, null);
-    active.classList.add('active');
-    standby.classList.remove('active');
-    this.#source(active, w);
-    this.position = w.from;
-    active.play().catch(() => {});
-  }
-
-  #onTime(v: HTMLVideoElement): void {
-    if (v !== this.#players[0] || !this.#current) return;
-    this.position = this.#current.from + v.currentTime * 1000;
-    // Preload the next window shortly before this one ends.
-    const remaining = (this.#current.to - this.#current.from) / 1000 - v.currentTime;
-    if (!this.#next && remaining < PRELOAD_BEFORE_END_S && this.timeline) {
-      const next = windowFrom(this.timeline.ranges, this.#current.to);
-      if (next) {
-        this.#next = next;
-        this.#source(this.#players[1] as HTMLVideoElement, next);
-      }
-    }
-  }
-
-  async #onEnded(v: HTMLVideoElement): Promise<void> {
-    if (v !== this.#players[0]) return;
-    if (!this.#next && this.timeline) {
-      // The live edge may have moved on: fetch the day again and continue if more was recorded.
-      await this.#load(true);
-      const next = this.timeline ? windowFrom(this.timeline.ranges, this.#current?.to ?? 0) : null;
-      if (!next) {
-        this.playing = false;
-        return;
-      }
-      this.#next = next;
-      this.#source(this.#players[1] as HTMLVideoElement, next);
-    }
-    const [active, standby] = this.#players as [HTMLVideoElement, HTMLVideoElement];
-    this.#players = [standby, active];
-    this.#current = this.#next;
-    this.#next = null;
-    standby.classList.add('active');
-    active.classList.remove('active');
-    standby.currentTime = 0;
-    standby.play().catch(() => {});
-    this.#source(active, null);
+    this.#playback.start(w);
   }
 
   #togglePlay(): void {
-    const v = this.#players[0];
+    const v = this.#playback.active;
     if (!v?.getAttribute('src')) {
       if (this.position !== null) void this.play(this.position);
       return;
@@ -709,12 +390,12 @@ export class CamstackRecordings extends LitElement {
         </div>
         <div class="videos">
           ${
-            this.#current || this.playing
+            this.#playback.current || this.playing
               ? nothing
               : html`<div class="empty">${this.playError || (tl?.ranges.length ? 'Click the timeline, or pick a time, to play.' : 'Nothing recorded on this day.')}</div>`
           }
         </div>
-        ${this.playError && this.#current ? html`<p class="error-text" role="alert">${this.playError}</p>` : nothing}
+        ${this.playError && this.#playback.current ? html`<p class="error-text" role="alert">${this.playError}</p>` : nothing}
         <div class="transport">
           <button class="icon-button play" aria-label=${this.playing ? 'Pause' : 'Play'} @click=${this.#togglePlay} ?disabled=${!tl?.ranges.length}>
             ${icon(this.playing ? mdiPause : mdiPlay)}
@@ -849,6 +530,5 @@ function label(r: RecordingView): string {
 declare global {
   interface HTMLElementTagNameMap {
     'camstack-recordings': CamstackRecordings;
-    'camstack-recording-thumb': CamstackRecordingThumb;
   }
 }

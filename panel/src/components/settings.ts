@@ -2,9 +2,10 @@
  * `<camstack-settings>`: cameras (add, edit, remove — the API's validation problems shown next to
  * their fields; "Test connection" asks the camera before anything is saved), each camera's
  * retention, the engines' health with a restart per engine, and storage use as a picture: the
- * media disk with the storage cap and the minimum free space marked, and a bar per camera.
+ * media disk with the storage cap and the minimum free space marked, and a bar per camera
+ * (`../settings/storage-card.ts`; the styles in `../settings/styles.ts`).
  */
-import { css, html, LitElement, nothing } from 'lit';
+import { html, LitElement, nothing } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
 import {
   ApiError,
@@ -16,24 +17,14 @@ import {
   type StorageReport,
 } from '../api.js';
 import { type FormValues, formToInput, formToTestInput } from '../camera-form.js';
-import { fmtBytes, fmtDuration, STATE_LABEL } from '../format.js';
-import {
-  icon,
-  mdiCameraPlus,
-  mdiDelete,
-  mdiHarddisk,
-  mdiLanConnect,
-  mdiLock,
-  mdiPencil,
-  mdiRefresh,
-  mdiRestart,
-} from '../icons.js';
-import { cameraBars, describeTest, diskPicture } from '../storage.js';
+import { fmtDuration, STATE_LABEL } from '../format.js';
+import { icon, mdiCameraPlus, mdiDelete, mdiLanConnect, mdiLock, mdiPencil, mdiRestart } from '../icons.js';
+import { describeTest } from '../storage.js';
 import { StoreController, store } from '../store.js';
-import { styleProps } from '../style-props.js';
-import { shared, tokens } from '../theme.js';
 import type { CamstackConfirm } from './confirm.js';
 import './confirm.js';
+import { storageCard } from '../settings/storage-card.js';
+import { settingsStyles } from '../settings/styles.js';
 
 const EMPTY: FormValues = {
   id: '',
@@ -86,250 +77,7 @@ export class CamstackSettings extends LitElement {
   @query('camstack-confirm') private confirm!: CamstackConfirm;
   #storageVersion = -1;
 
-  static override styles = [
-    tokens,
-    shared,
-    css`
-      :host {
-        display: grid;
-        gap: 16px;
-      }
-      section.card {
-        padding: 16px;
-      }
-      .section-head {
-        display: flex;
-        align-items: center;
-        gap: 8px;
-        margin-bottom: 12px;
-      }
-      .section-head h2 {
-        flex: 1;
-      }
-      ul.cameras {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-      }
-      ul.cameras li {
-        display: grid;
-        grid-template-columns: minmax(0, 1fr) auto;
-        gap: 4px 12px;
-        padding: 10px 0;
-        border-top: 1px solid var(--cs-divider);
-      }
-      .cam-name {
-        font-weight: 500;
-      }
-      .cam-meta {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 6px;
-        align-items: center;
-        margin-top: 4px;
-      }
-      .source {
-        font-family: ui-monospace, SFMono-Regular, Menlo, monospace;
-        font-size: 12px;
-        color: var(--cs-text2);
-        overflow-wrap: anywhere;
-      }
-      .row-actions {
-        display: flex;
-        gap: 4px;
-        align-items: start;
-      }
-      form {
-        display: grid;
-        grid-template-columns: repeat(auto-fill, minmax(min(100%, 260px), 1fr));
-        gap: 12px 16px;
-        padding: 16px;
-        margin-bottom: 16px;
-        background: var(--cs-bg);
-        border-radius: var(--cs-radius);
-        border: 1px solid var(--cs-divider);
-      }
-      form h3 {
-        grid-column: 1 / -1;
-        margin: 0;
-        font-size: 16px;
-        font-weight: 500;
-      }
-      .field {
-        display: flex;
-        flex-direction: column;
-        gap: 4px;
-      }
-      .field.wide {
-        grid-column: 1 / -1;
-      }
-      .field label {
-        font-size: 12px;
-        color: var(--cs-text2);
-      }
-      .field input[aria-invalid='true'] {
-        border-color: var(--cs-error);
-      }
-      .field .hint {
-        font-size: 12px;
-        color: var(--cs-text2);
-      }
-      .field-error {
-        font-size: 12px;
-        color: var(--cs-error);
-      }
-      .check {
-        flex-direction: row;
-        align-items: center;
-        gap: 8px;
-      }
-      .check label {
-        font-size: 14px;
-        color: var(--cs-text);
-      }
-      .form-actions {
-        grid-column: 1 / -1;
-        display: flex;
-        gap: 8px;
-        align-items: center;
-        flex-wrap: wrap;
-      }
-      .form-error {
-        grid-column: 1 / -1;
-        color: var(--cs-error);
-      }
-      .notice {
-        padding: 8px 12px;
-        border-radius: 8px;
-        background: color-mix(in srgb, var(--cs-success) 18%, transparent);
-        margin-bottom: 12px;
-      }
-      .engines {
-        display: grid;
-        grid-template-columns: repeat(auto-fill, minmax(min(100%, 260px), 1fr));
-        gap: 12px;
-      }
-      .engine {
-        padding: 12px;
-        border: 1px solid var(--cs-divider);
-        border-radius: 8px;
-      }
-      .engine h3 {
-        margin: 0 0 6px;
-        font-size: 15px;
-        font-weight: 500;
-        display: flex;
-        gap: 8px;
-        align-items: center;
-      }
-      .engine pre {
-        white-space: pre-wrap;
-        font-size: 12px;
-        margin: 6px 0 0;
-        color: var(--cs-error);
-        max-height: 6em;
-        overflow: auto;
-      }
-      .bars {
-        display: grid;
-        gap: 10px;
-      }
-      .bar-row {
-        display: grid;
-        grid-template-columns: minmax(80px, 160px) minmax(0, 1fr) auto;
-        gap: 10px;
-        align-items: center;
-      }
-      .bar-track {
-        height: 14px;
-        border-radius: 7px;
-        background: var(--cs-bg2);
-        overflow: hidden;
-        display: flex;
-      }
-      .bar-fill {
-        height: 100%;
-        background: var(--cs-primary);
-      }
-      .bar-fill.protected {
-        background: var(--cs-protected);
-      }
-      .legend {
-        display: flex;
-        gap: 14px;
-        font-size: 12px;
-        color: var(--cs-text2);
-        margin-top: 8px;
-        flex-wrap: wrap;
-      }
-      .swatch {
-        display: inline-block;
-        width: 10px;
-        height: 10px;
-        border-radius: 2px;
-        margin-right: 4px;
-        background: var(--cs-primary);
-      }
-      .swatch.protected {
-        background: var(--cs-protected);
-      }
-      .swatch.other,
-      .bar-fill.other {
-        background: var(--cs-text2);
-        opacity: 0.45;
-      }
-      .disk {
-        margin-bottom: 16px;
-      }
-      .disk-bar {
-        position: relative;
-        height: 20px;
-        border-radius: 6px;
-        background: var(--cs-bg2);
-        display: flex;
-      }
-      .disk-bar > .bar-fill:first-child {
-        border-radius: 6px 0 0 6px;
-      }
-      .mark {
-        position: absolute;
-        top: -4px;
-        bottom: -4px;
-        width: 0;
-        border-left: 2px solid var(--cs-error);
-      }
-      .mark.min-free {
-        border-left: 2px dashed var(--cs-text);
-      }
-      .swatch-line {
-        display: inline-block;
-        width: 0;
-        height: 12px;
-        margin-right: 6px;
-        vertical-align: middle;
-        border-left: 2px solid var(--cs-error);
-      }
-      .swatch-line.min-free {
-        border-left: 2px dashed var(--cs-text);
-      }
-      .test-result {
-        font-size: 13px;
-        min-height: 0;
-      }
-      .test-result.ok {
-        color: var(--cs-success);
-      }
-      .test-result.fail {
-        color: var(--cs-error);
-      }
-      .engine .spacer {
-        flex: 1;
-      }
-      .engine button.restart {
-        font-size: 13px;
-      }
-    `,
-  ];
+  static override styles = settingsStyles;
 
   protected override updated(): void {
     if (store.loaded && this.#storageVersion !== store.recordingsVersion + store.cameras.length * 1000) {
@@ -621,57 +369,6 @@ export class CamstackSettings extends LitElement {
     </div>`;
   }
 
-  #storageCard() {
-    const r = this.storage;
-    const disk = r ? diskPicture(r) : null;
-    const bars = r ? cameraBars(r) : [];
-    const lim = r?.limits;
-    return html`<section class="card" aria-labelledby="storage-h">
-      <div class="section-head">${icon(mdiHarddisk)}<h2 id="storage-h">Storage</h2>
-        <span class="muted">${r ? `${fmtBytes(r.totalBytes)} in ${r.recordings} recordings` : ''}</span>
-        <button class="icon-button" aria-label="Refresh storage use" title="Refresh" @click=${() => this.#loadStorage()}>${icon(mdiRefresh)}</button>
-      </div>
-      ${this.storageError ? html`<p class="muted">${this.storageError}</p>` : nothing}
-      ${
-        r && disk
-          ? html`<div class="disk" data-testid="disk">
-            <div class="disk-bar" role="img"
-              aria-label="Media disk: recordings ${fmtBytes(r.totalBytes)} (${fmtBytes(r.protectedBytes)} protected)${r.disk ? `, ${fmtBytes(r.disk.freeBytes)} free of ${fmtBytes(r.disk.totalBytes)}` : ''}${lim?.maxBytes ? `, cap ${fmtBytes(lim.maxBytes)}` : ''}">
-              <span class="bar-fill" style=${barWidth(disk.recordings)}></span>
-              <span class="bar-fill protected" style=${barWidth(disk.protected)}></span>
-              <span class="bar-fill other" style=${barWidth(disk.other)}></span>
-              ${disk.capAt !== null ? html`<span class="mark cap" style=${markAt(disk.capAt)}></span>` : nothing}
-              ${disk.minFreeAt !== null ? html`<span class="mark min-free" style=${markAt(disk.minFreeAt)}></span>` : nothing}
-            </div>
-            <div class="legend">
-              <span><span class="swatch"></span>recordings</span>
-              <span><span class="swatch protected"></span>protected</span>
-              <span><span class="swatch other"></span>other files</span>
-              <span class="disk-free">${r.disk ? `${fmtBytes(r.disk.freeBytes)} free of ${fmtBytes(r.disk.totalBytes)}` : 'disk size unknown'}</span>
-              ${lim?.maxBytes ? html`<span class="cap-text"><span class="swatch-line cap"></span>cap ${fmtBytes(lim.maxBytes)} (storage_max_gb)</span>` : html`<span>no cap (storage_max_gb)</span>`}
-              ${lim && lim.minFreeBytes !== null ? html`<span><span class="swatch-line min-free"></span>keeps ${lim.minFreePercent} % free (${fmtBytes(lim.minFreeBytes)})</span>` : nothing}
-            </div>
-          </div>
-          <div class="bars" role="list" aria-label="Storage per camera">
-            ${bars.map(
-              (b) => html`<div class="bar-row" role="listitem" data-camera=${b.camera}
-                aria-label="${b.name}: ${fmtBytes(b.bytes)}, ${fmtBytes(b.protectedBytes)} protected, ${b.recordings} recordings${b.configured ? '' : ' (removed camera)'}">
-                <span>${b.name}${b.configured ? '' : html` <span class="muted">(removed)</span>`}</span>
-                <span class="bar-track" aria-hidden="true">
-                  <span class="bar-fill" style=${barWidth(b.plain)}></span>
-                  <span class="bar-fill protected" style=${barWidth(b.protected)}></span>
-                </span>
-                <span class="muted">${fmtBytes(b.bytes)}</span>
-              </div>`,
-            )}
-          </div>`
-          : this.storageError
-            ? nothing
-            : html`<p class="muted">Measuring…</p>`
-      }
-    </section>`;
-  }
-
   protected override render() {
     void this.#store;
     const h = store.health;
@@ -703,20 +400,10 @@ export class CamstackSettings extends LitElement {
             : html`<p class="muted">Loading…</p>`
         }
       </section>
-      ${this.#storageCard()}
+      ${storageCard(this.storage, this.storageError, () => void this.#loadStorage())}
       <camstack-confirm></camstack-confirm>
     `;
   }
-}
-
-/** Bars are sized through CSSOM by styleMap (the CSP allows no inline style attributes). */
-function barWidth(percent: number) {
-  return styleProps({ width: `${Math.max(0, Math.min(100, percent)).toFixed(2)}%` });
-}
-
-/** A line across the disk bar (the cap, the minimum free space). */
-function markAt(percent: number) {
-  return styleProps({ left: `${Math.max(0, Math.min(100, percent)).toFixed(2)}%` });
 }
 
 declare global {

@@ -4,12 +4,13 @@
  * shows the connection state. A message may change the filter (`msg.camera`, `msg.types`) or
  * pause and resume the subscription (`msg.payload` = `stop` / `start`).
  */
-import type { CamstackError } from './client';
-import { DEFAULT_EVENT_TYPES, type EventType } from './constants';
-import { EventStream, type StreamState } from './event-stream';
-import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from './red';
-import { asError, errorStatus, serverOf, short, shortReason } from './server';
-import { resolveAction, resolveCameraFilter, resolveEventTypes } from './validate';
+import type { CamstackError } from '../../client';
+import { DEFAULT_EVENT_TYPES, type EventType } from '../../constants';
+import { EventStream, type StreamState } from '../../event-stream';
+import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../../red';
+import { onInput, Status, shortReason } from '../../status';
+import { resolveAction, resolveCameraFilter, resolveEventTypes } from '../../validate';
+import { serverOf } from '../server';
 
 export const EVENTS_TYPE = 'camstack-events';
 
@@ -48,6 +49,7 @@ export function unknownTypes(err: CamstackError): string[] {
 export function registerEvents(RED: NodeAPI): void {
   function CamstackEventsNode(this: Node, config: EventsDef): void {
     RED.nodes.createNode(this, config);
+    const status = new Status(this);
     let stream: EventStream | null = null;
     let cameras: string[] = [];
     let types: EventType[] = [];
@@ -61,22 +63,14 @@ export function registerEvents(RED: NodeAPI): void {
       if (closed) return;
       switch (s.state) {
         case 'connecting':
-          this.status({
-            fill: 'yellow',
-            shape: 'ring',
-            text: s.attempt > 1 ? `connecting (try ${s.attempt})…` : 'connecting…',
-          });
+          status.busy(s.attempt > 1 ? `connecting (try ${s.attempt})…` : 'connecting…');
           break;
         case 'connected':
           reportedOutage = false;
-          this.status({ fill: 'green', shape: 'dot', text: count > 0 ? `connected · ${count} events` : 'connected' });
+          status.ok(count > 0 ? `connected · ${count} events` : 'connected');
           break;
         case 'waiting':
-          this.status({
-            fill: 'red',
-            shape: 'ring',
-            text: short(`retry in ${Math.ceil(s.retryInMs / 1000)} s: ${shortReason(s.error)}`, 40),
-          });
+          status.show('failed', `retry in ${Math.ceil(s.retryInMs / 1000)} s: ${shortReason(s.error)}`, 40);
           // Once per outage, so a Catch node hears of it without a message every few seconds.
           if (!reportedOutage) {
             reportedOutage = true;
@@ -84,11 +78,11 @@ export function registerEvents(RED: NodeAPI): void {
           }
           break;
         case 'failed':
-          this.status(errorStatus(s.error));
+          status.failed(s.error);
           this.error(s.error, { topic: 'error', payload: { state: 'failed', error: s.error.message } });
           break;
         case 'stopped':
-          this.status({ fill: 'grey', shape: 'ring', text: 'stopped' });
+          status.idle('stopped');
           break;
       }
     };
@@ -107,7 +101,7 @@ export function registerEvents(RED: NodeAPI): void {
           if (closed || stream !== s) return;
           count += 1;
           if (count === 1 || count % 10 === 0) {
-            this.status({ fill: 'green', shape: 'dot', text: `connected · ${count} events` });
+            status.ok(`connected · ${count} events`);
           }
           this.send({ topic: ev.type, event: ev.type, camera: eventCamera(ev.data), eventId: ev.id, payload: ev.data });
         },
@@ -119,7 +113,7 @@ export function registerEvents(RED: NodeAPI): void {
             if (unknown.length > 0 && rest.length > 0 && rest.length < defaultTypes.length) {
               this.warn(`this Camstack does not stream ${unknown.join(', ')}; following the other events`);
               defaultTypes = rest;
-              void subscribe().catch((err: unknown) => this.status(errorStatus(err)));
+              void subscribe().catch((err: unknown) => status.failed(err));
               return;
             }
           }
@@ -136,48 +130,37 @@ export function registerEvents(RED: NodeAPI): void {
     };
 
     const handle = async (msg: NodeMessage, _send: SendFn, done: DoneFn): Promise<void> => {
-      try {
-        const action = resolveAction(msg.action, msg.payload, 'start' as EventsAction, EVENTS_ACTIONS);
-        if (action === 'stop') {
-          const old = stream;
-          stream = null;
-          await old?.stop();
-          onState({ state: 'stopped' });
-          done();
-          return;
-        }
-        const nextCameras = msg.camera !== undefined ? resolveCameraFilter(msg.camera) : cameras;
-        const nextTypes = msg.types !== undefined ? resolveEventTypes(msg.types) : types;
-        cameras = nextCameras;
-        types = nextTypes;
-        await subscribe();
+      const action = resolveAction(msg.action, msg.payload, 'start' as EventsAction, EVENTS_ACTIONS);
+      if (action === 'stop') {
+        const old = stream;
+        stream = null;
+        await old?.stop();
+        onState({ state: 'stopped' });
         done();
-      } catch (err) {
-        this.status(errorStatus(err));
-        done(asError(err));
+        return;
       }
+      const nextCameras = msg.camera !== undefined ? resolveCameraFilter(msg.camera) : cameras;
+      const nextTypes = msg.types !== undefined ? resolveEventTypes(msg.types) : types;
+      cameras = nextCameras;
+      types = nextTypes;
+      await subscribe();
+      done();
     };
 
-    this.on('input', (msg, send, done) => {
-      void handle(msg, send, done);
-    });
+    onInput(this, status, handle);
     this.on('close', (_removed, done) => {
       closed = true;
       const old = stream;
       stream = null;
-      this.status({});
+      status.clear();
       void (old?.stop() ?? Promise.resolve()).then(() => done());
     });
 
     try {
       configure(config.camera, config.types);
-      void subscribe().catch((err: unknown) => {
-        this.status(errorStatus(err));
-        this.error(asError(err).message);
-      });
+      void subscribe().catch((err: unknown) => status.report(err));
     } catch (err) {
-      this.status(errorStatus(err));
-      this.error(asError(err).message);
+      status.report(err);
     }
   }
 

@@ -4,13 +4,14 @@
  * the camera's open clip. Each clip this node started or stopped is sent on once, when its MP4
  * is saved, with its id, path, URL and times.
  */
-import type { CamstackClient, RecordingView } from './client';
-import { CamstackError } from './client';
-import type { ClipWatcher } from './clips';
-import { MAX_CLIP_SECONDS } from './constants';
-import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from './red';
-import { asError, errorStatus, serverOf, short } from './server';
-import { RECORD_ACTIONS, type RecordAction, resolveAction, resolveCamera, resolveClipRequest } from './validate';
+import type { CamstackClient, RecordingView } from '../../client';
+import { CamstackError } from '../../client';
+import type { ClipWatcher } from '../../clips';
+import { MAX_CLIP_SECONDS } from '../../constants';
+import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../../red';
+import { onInput, Status } from '../../status';
+import { RECORD_ACTIONS, type RecordAction, resolveAction, resolveCamera, resolveClipRequest } from '../../validate';
+import { serverOf } from '../server';
 
 export const RECORD_TYPE = 'camstack-record';
 
@@ -64,6 +65,7 @@ interface Tracked {
 export function registerRecord(RED: NodeAPI): void {
   function CamstackRecordNode(this: Node, config: RecordDef): void {
     RED.nodes.createNode(this, config);
+    const status = new Status(this);
     const closer = new AbortController();
     /** Clips this node started, by id: the message that started each one. */
     const tracked = new Map<string, Tracked>();
@@ -76,9 +78,9 @@ export function registerRecord(RED: NodeAPI): void {
     const idleStatus = () => {
       if (tracked.size === 1) {
         const [[id, t]] = [...tracked.entries()] as [[string, Tracked]];
-        this.status({ fill: 'blue', shape: 'dot', text: short(`${t.camera}: recording ${id}`) });
+        status.active(`${t.camera}: recording ${id}`);
       } else if (tracked.size > 1) {
-        this.status({ fill: 'blue', shape: 'dot', text: `recording ${tracked.size} clips` });
+        status.active(`recording ${tracked.size} clips`);
       }
     };
 
@@ -93,7 +95,7 @@ export function registerRecord(RED: NodeAPI): void {
       t.msg.action = t.action;
       t.send(t.msg);
       t.done();
-      this.status({ fill: 'green', shape: 'dot', text: short(`${t.camera}: saved ${id}`) });
+      status.ok(`${t.camera}: saved ${id}`);
       idleStatus();
     };
 
@@ -105,81 +107,57 @@ export function registerRecord(RED: NodeAPI): void {
         (err: unknown) => {
           if (closer.signal.aborted || (err instanceof CamstackError && err.code === 'closed')) return;
           if (!tracked.delete(view.id)) return;
-          this.status(errorStatus(err));
-          t.done(asError(err));
+          status.failMessage(err, t.done);
           idleStatus();
         },
       );
     };
 
     const handle = async (msg: NodeMessage, send: SendFn, done: DoneFn): Promise<void> => {
-      let camera: string;
-      let action: RecordAction;
-      let request: { preRoll?: number; duration?: number };
-      let server: ReturnType<typeof serverOf>;
-      try {
-        camera = resolveCamera(msg.camera, config.camera);
-        action = resolveAction(msg.action, msg.payload, config.action ?? 'clip', RECORD_ACTIONS);
-        request = resolveClipRequest({ preRoll: msg.preRoll, duration: msg.duration }, config);
-        server = serverOf(RED, config.server);
-      } catch (err) {
-        this.status(errorStatus(err));
-        done(asError(err));
-        return;
-      }
-      const { client, clips } = server;
-      this.status({
-        fill: 'yellow',
-        shape: 'ring',
-        text: short(`${camera}: ${action === 'stop' ? 'stopping' : 'starting'}…`),
-      });
-      try {
-        if (action === 'stop') {
-          const view = await client.stopClip(camera, closer.signal);
-          if (tracked.has(view.id)) {
-            // The message that started it carries the clip; this one is done.
-            finish(view.id, view, client);
-            clips.saved(view);
-            done();
-          } else if (sent.includes(view.id)) {
-            // Ours, and already sent on by the message that started it (its event came first).
-            done();
-            idleStatus();
-          } else {
-            clips.saved(view);
-            msg.payload = clipInfo(view, client);
-            msg.camera = camera;
-            msg.action = action;
-            send(msg);
-            done();
-            this.status({ fill: 'green', shape: 'dot', text: short(`${camera}: saved ${view.id}`) });
-            idleStatus();
-          }
-          return;
-        }
-        const body = action === 'start' ? { ...request, duration: request.duration ?? MAX_CLIP_SECONDS } : request;
-        const started = await client.startClip(camera, body, closer.signal);
-        if (started.extended && tracked.has(started.clip.id)) {
-          // An open clip of ours got longer: its first message reports it.
+      const camera = resolveCamera(msg.camera, config.camera);
+      const action = resolveAction(msg.action, msg.payload, config.action ?? 'clip', RECORD_ACTIONS);
+      const request = resolveClipRequest({ preRoll: msg.preRoll, duration: msg.duration }, config);
+      const { client, clips } = serverOf(RED, config.server);
+      status.busy(`${camera}: ${action === 'stop' ? 'stopping' : 'starting'}…`);
+      if (action === 'stop') {
+        const view = await client.stopClip(camera, closer.signal);
+        if (tracked.has(view.id)) {
+          // The message that started it carries the clip; this one is done.
+          finish(view.id, view, client);
+          clips.saved(view);
+          done();
+        } else if (sent.includes(view.id)) {
+          // Ours, and already sent on by the message that started it (its event came first).
           done();
           idleStatus();
-          return;
+        } else {
+          clips.saved(view);
+          msg.payload = clipInfo(view, client);
+          msg.camera = camera;
+          msg.action = action;
+          send(msg);
+          done();
+          status.ok(`${camera}: saved ${view.id}`);
+          idleStatus();
         }
-        track(started.clip, { camera, msg, send, done, action }, client, clips);
-      } catch (err) {
-        if (closer.signal.aborted) return;
-        this.status(errorStatus(err));
-        done(asError(err));
+        return;
       }
+      const body = action === 'start' ? { ...request, duration: request.duration ?? MAX_CLIP_SECONDS } : request;
+      const started = await client.startClip(camera, body, closer.signal);
+      if (started.extended && tracked.has(started.clip.id)) {
+        // An open clip of ours got longer: its first message reports it.
+        done();
+        idleStatus();
+        return;
+      }
+      track(started.clip, { camera, msg, send, done, action }, client, clips);
     };
 
-    this.on('input', (msg, send, done) => {
-      void handle(msg, send, done);
-    });
+    onInput(this, status, handle, () => closer.signal.aborted);
     this.on('close', (_removed, done) => {
       closer.abort(new CamstackError('the node was closed', { code: 'closed' }));
       tracked.clear();
-      this.status({});
+      status.clear();
       done();
     });
   }

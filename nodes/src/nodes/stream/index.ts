@@ -6,12 +6,16 @@
  * camera stays pulled however long its on-demand grace period is. A dropped stream is reopened
  * with backoff until `stop`.
  */
-import type { CamstackClient } from './client';
-import { CamstackError } from './client';
-import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from './red';
-import { asError, errorStatus, serverOf, short, shortReason } from './server';
-import { backoffDelay, sleep, TimeoutError } from './signals';
-import { resolveAction, resolveCamera } from './validate';
+import type { CamstackClient } from '../../client';
+import { CamstackError } from '../../client';
+import type { DoneFn, Node, NodeAPI, NodeDef, NodeMessage, SendFn } from '../../red';
+import { backoffDelay, sleep } from '../../signals';
+import { onInput, Status, shortReason } from '../../status';
+import { resolveAction, resolveCamera } from '../../validate';
+import { serverOf } from '../server';
+import { countBytes, type Hold, type HoldState, info, newHold, readOnce, type Waiting } from './hold';
+
+export type { HoldState, StreamInfo } from './hold';
 
 export const STREAM_TYPE = 'camstack-stream';
 
@@ -26,106 +30,39 @@ export interface StreamDef extends NodeDef {
   autoStart?: boolean;
 }
 
-export type HoldState = 'connecting' | 'warm' | 'retrying' | 'stopped';
-
-/** `msg.payload` of everything the node sends. */
-export interface StreamInfo {
-  camera: string;
-  state: HoldState;
-  /** When the stream last became warm (ISO 8601). */
-  warmSince: string | null;
-  /** Bitrate over the last few seconds, kbit/s. */
-  kbps: number | null;
-  /** Bytes read since the hold began. */
-  bytes: number;
-  error: string | null;
-}
-
-interface Waiting {
-  msg: NodeMessage;
-  send: SendFn;
-  done: DoneFn;
-}
-
-interface Hold {
-  camera: string;
-  ctrl: AbortController;
-  state: HoldState;
-  warmSince: number | null;
-  bytes: number;
-  windowBytes: number;
-  windowStart: number;
-  kbps: number | null;
-  attempt: number;
-  waiting: Waiting[];
-  error: string | null;
-  /** A few words on the last failure, for the status. */
-  reason: string | null;
-  loop: Promise<void> | null;
-}
-
-/** No media for this long on a fresh connection, or in the middle of one: reconnect. */
-const FIRST_BYTES_MS = 30_000;
-const IDLE_MS = 20_000;
-const RATE_WINDOW_MS = 5_000;
-
 export function registerStream(RED: NodeAPI): void {
   function CamstackStreamNode(this: Node, config: StreamDef): void {
     RED.nodes.createNode(this, config);
+    const status = new Status(this);
     const holds = new Map<string, Hold>();
     let closed = false;
-
-    const info = (hold: Hold, state: HoldState = hold.state): StreamInfo => ({
-      camera: hold.camera,
-      state,
-      warmSince: hold.warmSince === null ? null : new Date(hold.warmSince).toISOString(),
-      kbps: hold.kbps,
-      bytes: hold.bytes,
-      error: hold.error,
-    });
 
     const showStatus = () => {
       if (closed) return;
       const all = [...holds.values()];
       if (all.length === 0) {
-        this.status({ fill: 'grey', shape: 'ring', text: 'idle' });
+        status.idle('idle');
         return;
       }
       if (all.length > 1) {
         const warm = all.filter((h) => h.state === 'warm').length;
-        this.status({
-          fill: warm === all.length ? 'green' : 'yellow',
-          shape: warm === all.length ? 'dot' : 'ring',
-          text: `warm ${warm}/${all.length} cameras`,
-        });
+        status.show(warm === all.length ? 'ok' : 'busy', `warm ${warm}/${all.length} cameras`);
         return;
       }
       const [h] = all as [Hold];
       if (h.state === 'warm') {
         const rate =
           h.kbps === null ? '' : ` ${h.kbps >= 1000 ? `${(h.kbps / 1000).toFixed(1)} Mb/s` : `${h.kbps} kb/s`}`;
-        this.status({ fill: 'green', shape: 'dot', text: short(`${h.camera}: warm${rate}`) });
+        status.ok(`${h.camera}: warm${rate}`);
       } else if (h.state === 'connecting') {
-        this.status({ fill: 'yellow', shape: 'ring', text: short(`${h.camera}: connecting…`) });
+        status.busy(`${h.camera}: connecting…`);
       } else {
-        this.status({ fill: 'yellow', shape: 'ring', text: short(`${h.camera}: retrying (${h.reason ?? ''})`, 40) });
+        status.busy(`${h.camera}: retrying (${h.reason ?? ''})`, 40);
       }
     };
 
     const emit = (hold: Hold, state: HoldState = hold.state) => {
       if (!closed) this.send({ topic: hold.camera, camera: hold.camera, payload: info(hold, state) });
-    };
-
-    const countBytes = (hold: Hold, n: number) => {
-      hold.bytes += n;
-      hold.windowBytes += n;
-      const now = Date.now();
-      if (now - hold.windowStart >= RATE_WINDOW_MS) {
-        hold.kbps = Math.round((hold.windowBytes * 8) / (now - hold.windowStart));
-        hold.windowBytes = 0;
-        hold.windowStart = now;
-        showStatus();
-      }
     };
 
     const becameWarm = (hold: Hold) => {
@@ -146,51 +83,6 @@ export function registerStream(RED: NodeAPI): void {
       showStatus();
     };
 
-    /** One attempt: open the stream and read until it fails. Always rejects (with why it ended). */
-    const readOnce = async (hold: Hold, client: CamstackClient): Promise<never> => {
-      const conn = new AbortController();
-      const onAbort = () => conn.abort(hold.ctrl.signal.reason);
-      hold.ctrl.signal.addEventListener('abort', onAbort, { once: true });
-      let watchdog: NodeJS.Timeout | null = null;
-      const feed = (ms: number) => {
-        if (watchdog) clearTimeout(watchdog);
-        watchdog = setTimeout(() => conn.abort(new TimeoutError(ms)), ms);
-      };
-      try {
-        feed(FIRST_BYTES_MS);
-        const { res, signal, dispose } = await client.fetch(
-          'GET',
-          `/api/cameras/${encodeURIComponent(hold.camera)}/stream.mp4`,
-          { accept: 'video/mp4', timeoutMs: null, signal: conn.signal },
-        );
-        try {
-          const reader = res.body?.getReader();
-          if (!reader) throw new CamstackError('Camstack sent no stream');
-          try {
-            for (;;) {
-              const { done, value } = await reader.read();
-              if (done) break;
-              feed(IDLE_MS);
-              countBytes(hold, value.byteLength);
-              if (hold.state !== 'warm') becameWarm(hold);
-            }
-          } catch (err) {
-            throw client.networkError(err, signal);
-          } finally {
-            reader.cancel().catch(() => {});
-          }
-          throw new CamstackError(`Camstack ended the stream of "${hold.camera}"`, { code: 'ended' });
-        } finally {
-          dispose();
-        }
-      } catch (err) {
-        throw err instanceof CamstackError ? err : client.networkError(err, conn.signal);
-      } finally {
-        if (watchdog) clearTimeout(watchdog);
-        hold.ctrl.signal.removeEventListener('abort', onAbort);
-      }
-    };
-
     const drop = (hold: Hold, error: CamstackError) => {
       if (holds.get(hold.camera) === hold) holds.delete(hold.camera);
       hold.error = error.message;
@@ -201,7 +93,7 @@ export function registerStream(RED: NodeAPI): void {
         emit(hold, 'stopped');
         this.error(error, { topic: hold.camera, camera: hold.camera, payload: info(hold, 'stopped') });
       }
-      if (holds.size === 0 && !closed) this.status(errorStatus(error));
+      if (holds.size === 0 && !closed) status.failed(error);
       else showStatus();
     };
 
@@ -209,7 +101,10 @@ export function registerStream(RED: NodeAPI): void {
       while (!hold.ctrl.signal.aborted) {
         let error: CamstackError;
         try {
-          await readOnce(hold, client);
+          await readOnce(hold, client, (n) => {
+            if (countBytes(hold, n)) showStatus();
+            if (hold.state !== 'warm') becameWarm(hold);
+          });
           return; // unreachable: readOnce always rejects
         } catch (err) {
           error = err instanceof CamstackError ? err : new CamstackError(String(err));
@@ -254,21 +149,7 @@ export function registerStream(RED: NodeAPI): void {
         }
         return;
       }
-      const hold: Hold = {
-        camera,
-        ctrl: new AbortController(),
-        state: 'connecting',
-        warmSince: null,
-        bytes: 0,
-        windowBytes: 0,
-        windowStart: Date.now(),
-        kbps: null,
-        attempt: 0,
-        waiting: waiting ? [waiting] : [],
-        error: null,
-        reason: null,
-        loop: null,
-      };
+      const hold = newHold(camera, waiting);
       holds.set(camera, hold);
       showStatus();
       hold.loop = run(hold, client);
@@ -286,16 +167,8 @@ export function registerStream(RED: NodeAPI): void {
     };
 
     const handle = async (msg: NodeMessage, send: SendFn, done: DoneFn): Promise<void> => {
-      let camera: string;
-      let action: StreamAction;
-      try {
-        camera = resolveCamera(msg.camera, config.camera);
-        action = resolveAction(msg.action, msg.payload, config.action ?? 'start', STREAM_ACTIONS);
-      } catch (err) {
-        this.status(errorStatus(err));
-        done(asError(err));
-        return;
-      }
+      const camera = resolveCamera(msg.camera, config.camera);
+      const action = resolveAction(msg.action, msg.payload, config.action ?? 'start', STREAM_ACTIONS);
       if (action === 'stop') {
         const hold = await stop(camera);
         msg.payload = hold
@@ -316,20 +189,10 @@ export function registerStream(RED: NodeAPI): void {
         done();
         return;
       }
-      let client: CamstackClient;
-      try {
-        client = serverOf(RED, config.server).client;
-      } catch (err) {
-        this.status(errorStatus(err));
-        done(asError(err));
-        return;
-      }
-      start(camera, client, { msg, send, done });
+      start(camera, serverOf(RED, config.server).client, { msg, send, done });
     };
 
-    this.on('input', (msg, send, done) => {
-      void handle(msg, send, done);
-    });
+    onInput(this, status, handle);
     this.on('close', (_removed, done) => {
       closed = true;
       const all = [...holds.values()];
@@ -338,7 +201,7 @@ export function registerStream(RED: NodeAPI): void {
         h.ctrl.abort(new CamstackError('the node was closed', { code: 'closed' }));
         h.waiting.splice(0);
       }
-      this.status({});
+      status.clear();
       void Promise.allSettled(all.map((h) => h.loop)).then(() => done());
     });
 
@@ -347,8 +210,7 @@ export function registerStream(RED: NodeAPI): void {
         const camera = resolveCamera(undefined, config.camera);
         start(camera, serverOf(RED, config.server).client, null);
       } catch (err) {
-        this.status(errorStatus(err));
-        this.error(asError(err).message);
+        status.report(err);
       }
     }
   }
