@@ -68,6 +68,19 @@ export function ingestStreamName(id: string): string {
 }
 
 /** Whether some engine must re-encode this camera (MediaMTX cannot ingest it as it is). */
+/** Whether a change of a camera changes what is pulled (source, credentials, on/off): its stream is another. */
+export function streamChanged(
+  camera: Pick<Camera, 'source' | 'username' | 'password' | 'enabled'>,
+  previous: Pick<Camera, 'source' | 'username' | 'password' | 'enabled'>,
+): boolean {
+  return (
+    camera.source !== previous.source ||
+    camera.username !== previous.username ||
+    camera.password !== previous.password ||
+    camera.enabled !== previous.enabled
+  );
+}
+
 export function needsTranscode(camera: Pick<Camera, 'sourceType'>): boolean {
   return camera.sourceType === 'http-mjpeg' || camera.sourceType === 'http-jpeg' || camera.sourceType === 'ffmpeg-test';
 }

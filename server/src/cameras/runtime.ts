@@ -5,7 +5,14 @@
  */
 import type { Camera } from '../config/load.js';
 import type { Go2rtcStreamInfo, MediamtxPath } from '../engines/clients.js';
-import { type EngineAccess, isRecorded, needsTranscode, restreamUrl, upstreamUrl } from './engine-plan.js';
+import {
+  type EngineAccess,
+  isRecorded,
+  needsTranscode,
+  restreamUrl,
+  streamChanged,
+  upstreamUrl,
+} from './engine-plan.js';
 import { type CameraStatus, type CameraStatusSource, initialStatus } from './status.js';
 import type { StreamFacts, VerifyOptions, VerifyResult } from './verify.js';
 
@@ -213,12 +220,7 @@ export class CameraRuntime implements CameraStatusSource {
       bus.on(
         'camera.updated',
         ({ camera, previous }) => {
-          const changed =
-            camera.source !== previous.source ||
-            camera.username !== previous.username ||
-            camera.password !== previous.password ||
-            camera.enabled !== previous.enabled;
-          if (changed) {
+          if (streamChanged(camera, previous)) {
             const t = this.#track(camera.id);
             t.wasReady = false;
             t.lostAt = null;

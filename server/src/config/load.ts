@@ -10,6 +10,7 @@ import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Document, parseDocument } from 'yaml';
+import { syncDir } from '../fs-sync.js';
 import { INTEGRATION_SECRET_KEYS, type IntegrationConfig, integrationConfig } from '../hass/options.js';
 import {
   ABSOLUTE_PATH_PATTERN,
@@ -879,18 +880,5 @@ export async function saveCamerasFile(path: string, cameras: readonly Camera[]):
     await syncDir(dir);
   } finally {
     if (!renamed) await unlink(tmp).catch(() => undefined);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename is still atomic.
   }
 }

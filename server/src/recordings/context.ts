@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, readdir, readlink, statfs } from 'node:fs/promises';
+import { access, readdir, readlink, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Camera } from '../config/load.js';
 import { DomainError } from '../domain-errors.js';
@@ -50,19 +50,6 @@ export async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-export async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // not every file system syncs directories
   }
 }
 

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { type PlanPorts, restreamUrl } from '../cameras/engine-plan.js';
+import { type PlanPorts, restreamUrl, streamChanged } from '../cameras/engine-plan.js';
 import type { CameraStatus } from '../cameras/status.js';
 import { classifyFailure } from '../cameras/verify.js';
 import type { Camera } from '../config/load.js';
@@ -147,12 +147,7 @@ export class SnapshotService {
       deps.bus.on(
         'camera.updated',
         ({ camera, previous }) => {
-          const changed =
-            camera.source !== previous.source ||
-            camera.username !== previous.username ||
-            camera.password !== previous.password ||
-            camera.enabled !== previous.enabled;
-          if (changed) this.#invalidate(camera.id);
+          if (streamChanged(camera, previous)) this.#invalidate(camera.id);
         },
         'snapshots',
       ),
