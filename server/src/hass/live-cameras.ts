@@ -9,12 +9,18 @@
  * remembers the URLs each entry was made with: when they change (host, port, credentials) the
  * entry is made again. Renaming a camera renames its entry and entity; removing it (or turning
  * the option off) deletes the entry. Changes run one at a time.
+ *
+ * The flow's forms are filled from the `data_schema` HA returns (flow-form.ts): since 2025 the
+ * Generic Camera's `user` step takes `rtsp_transport`, `authentication`, `framerate` and
+ * `verify_ssl` inside an `advanced` section. When HA changes the form again, the step fails with
+ * HA's own message, which goes to the log and to `health().reason` (GET /api/health).
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Camera } from '../config/load.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
+import { type FormField, fillFormDetailed } from './flow-form.js';
 import type { HassTarget } from './websocket.js';
 
 const MARKER_RE = /\[camstack:([a-z0-9_]{1,64})\]$/;
@@ -52,7 +58,10 @@ interface FlowResult {
   type: string;
   flow_id: string;
   step_id?: string;
+  data_schema?: FormField[];
   errors?: Record<string, string> | null;
+  /** HA's flow API answers 400 with a message for input the form refuses. */
+  message?: string;
   result?: { entry_id: string } | ConfigEntry;
   reason?: string;
 }
@@ -83,9 +92,16 @@ export interface LiveCamerasDeps {
   fetch?: typeof fetch;
 }
 
+export interface LiveCamerasHealth {
+  state: 'pending' | 'ok' | 'error' | 'disabled';
+  /** What went wrong, with Home Assistant's own message when it refused something. */
+  reason: string | null;
+}
+
 export class LiveCameras {
   readonly #d: LiveCamerasDeps;
   readonly #log: Logger;
+  #health: LiveCamerasHealth;
   #queue: Promise<void> = Promise.resolve();
   #pending = false;
   readonly #offBus: (() => void)[] = [];
@@ -95,6 +111,11 @@ export class LiveCameras {
   constructor(deps: LiveCamerasDeps) {
     this.#d = deps;
     this.#log = deps.logger.child({ component: 'ha-live-cameras' });
+    this.#health = deps.enabled ? { state: 'pending', reason: null } : { state: 'disabled', reason: null };
+  }
+
+  health(): LiveCamerasHealth {
+    return { ...this.#health };
   }
 
   start(): void {
@@ -118,8 +139,11 @@ export class LiveCameras {
       this.#pending = false;
       try {
         await this.#syncOnce();
+        this.#health = this.#d.enabled ? { state: 'ok', reason: null } : { state: 'disabled', reason: null };
       } catch (err) {
-        this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'syncing HA live cameras failed');
+        const message = err instanceof Error ? err.message : String(err);
+        this.#health = { state: 'error', reason: message };
+        this.#log.warn({ err: message }, `syncing HA live cameras failed: ${message}`);
       }
     });
     return this.lastSync;
@@ -238,7 +262,7 @@ export class LiveCameras {
       handler: 'generic',
       show_advanced_options: false,
     });
-    for (let i = 0; i < 4 && r.body?.type === 'form'; i++) {
+    for (let i = 0; i < 4 && r.status === 200 && r.body?.type === 'form'; i++) {
       const flowId = r.body.flow_id;
       const step = r.body.step_id;
       const errors = r.body.errors ?? {};
@@ -249,7 +273,7 @@ export class LiveCameras {
         }
         throw new Error(`Home Assistant rejected the live camera "${camera.id}": ${JSON.stringify(errors)}`);
       }
-      const data =
+      const values =
         step === 'user'
           ? {
               ...(still !== null ? { still_image_url: still } : {}),
@@ -259,11 +283,28 @@ export class LiveCameras {
               framerate: 2,
               verify_ssl: false,
             }
-          : step === 'user_confirm_still'
+          : step === 'user_confirm_still' || step === 'user_confirm'
             ? { confirmed_ok: true }
             : null;
-      if (data === null) throw new Error(`unexpected generic flow step ${String(step)}`);
-      r = await this.#rest<FlowResult>('POST', `/config/config_entries/flow/${flowId}`, data);
+      if (values === null) {
+        await this.#rest('DELETE', `/config/config_entries/flow/${flowId}`).catch(() => undefined);
+        throw new Error(`the Generic Camera flow asked for an unknown step "${String(step)}"`);
+      }
+      const form = fillFormDetailed(r.body.data_schema ?? [], values);
+      if (form.unmatched.length || form.missing.length) {
+        this.#log.warn(
+          { camera: camera.id, step, unmatched: form.unmatched, missing: form.missing },
+          'Home Assistant’s Generic Camera form differs from what Camstack knows; sending it anyway',
+        );
+      }
+      r = await this.#rest<FlowResult>('POST', `/config/config_entries/flow/${flowId}`, form.data);
+      if (r.status !== 200) {
+        await this.#rest('DELETE', `/config/config_entries/flow/${flowId}`).catch(() => undefined);
+        const why = typeof r.body === 'object' && r.body?.message ? r.body.message : JSON.stringify(r.body);
+        throw new Error(
+          `Home Assistant refused the live camera "${camera.id}" (Generic Camera step "${String(step)}"): ${why}`,
+        );
+      }
     }
     if (r.body?.type !== 'create_entry' || !r.body.result) {
       throw new Error(`the generic camera flow for "${camera.id}" ended with ${JSON.stringify(r.body)}`);
