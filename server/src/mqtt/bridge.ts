@@ -150,9 +150,12 @@ export class MqttBridge {
   readonly #discovered = new Map<string, string>();
   /** Retained per-entity configs (Camstack before 0.2) seen on this connection, not migrated yet. */
   readonly #legacy = new Set<string>();
-  /** True once the first discovery after connecting went out (later legacy configs migrate alone). */
-  #discoveryReady = false;
-  #migration: Promise<void> | null = null;
+  /**
+   * Discovery publishing runs one sequence at a time (connect, HA's birth): a device config sent
+   * between a migration's steps would reach HA before it forgot the old topic.
+   */
+  #discoveryChain: Promise<void> = Promise.resolve();
+  #migrating = false;
 
   constructor(deps: MqttBridgeDeps) {
     this.#d = deps;
@@ -326,7 +329,6 @@ export class MqttBridge {
     this.#lastImage.clear();
     this.#imageFailedAt.clear();
     this.#legacy.clear();
-    this.#discoveryReady = false;
     try {
       await client.subscribeAsync(
         [
@@ -341,9 +343,10 @@ export class MqttBridge {
       // migrated before the device configs go out (HA would otherwise see each unique id twice).
       await sleep(this.#d.timing?.discoveryCollectMs ?? 1000);
       if (this.#client !== client) return;
-      await this.#migrateLegacy(client);
-      await this.#publishEverything(client);
-      this.#discoveryReady = true;
+      await this.#serialDiscovery(async () => {
+        await this.#migrateLegacy(client);
+        await this.#publishEverything(client);
+      });
       await client.publishAsync(availabilityTopic(this.#ctx), 'online', QOS1);
     } catch (err) {
       if (this.#client === client) this.#log.warn({ err: errorMessage(err) }, 'MQTT: publishing after connect failed');
@@ -394,26 +397,23 @@ export class MqttBridge {
       `MQTT: migrating ${topics.length} per-entity discovery configs to device-based discovery`,
     );
     const migrate = JSON.stringify(MIGRATE_DISCOVERY_PAYLOAD);
-    await Promise.all(topics.map((t) => client.publishAsync(t, migrate, QOS1)));
-    await sleep(step);
-    await Promise.all(topics.map((t) => client.publishAsync(t, '', QOS1)));
-    await sleep(step);
+    this.#migrating = true;
+    try {
+      // Not retained: HA acts on it at once; a HA that is down meanwhile just finds the device
+      // configs (same unique ids) and keeps its entities.
+      await Promise.all(topics.map((t) => client.publishAsync(t, migrate, { qos: 1, retain: false })));
+      await sleep(step);
+      await Promise.all(topics.map((t) => client.publishAsync(t, '', QOS1)));
+      await sleep(step);
+    } finally {
+      this.#migrating = false;
+    }
   }
 
-  /** A per-entity config showing up after the first discovery: migrate it, then republish. */
-  #migrateLater(): void {
-    if (this.#migration) return;
-    const client = this.#client;
-    if (!client?.connected) return;
-    this.#migration = (async () => {
-      await sleep(this.#d.timing?.discoveryCollectMs ?? 1000);
-      await this.#migrateLegacy(client);
-      if (this.#client === client && client.connected) await this.#publishEverything(client);
-    })()
-      .catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'MQTT: migrating discovery failed'))
-      .finally(() => {
-        this.#migration = null;
-      });
+  #serialDiscovery(run: () => Promise<void>): Promise<void> {
+    const next = this.#discoveryChain.then(run, run);
+    this.#discoveryChain = next.catch(() => undefined);
+    return next;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -441,7 +441,11 @@ export class MqttBridge {
       this.#birthTimer = null;
       const client = this.#client;
       if (!client?.connected) return;
-      this.#publishEverything(client)
+      // Per-entity configs that arrived after the first discovery went out migrate now.
+      this.#serialDiscovery(async () => {
+        await this.#migrateLegacy(client);
+        await this.#publishEverything(client);
+      })
         .then(() => client.publishAsync(availabilityTopic(this.#ctx), 'online', QOS1))
         .then(() => this.#publishAllImages({ cachedOnly: false }))
         .catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'MQTT: republishing failed'));
@@ -458,8 +462,8 @@ export class MqttBridge {
     const devicePrefix = `${this.#ctx.discoveryPrefix}/device/`;
     if (!topic.startsWith(devicePrefix)) {
       if (!topic.includes(`/${nodeId(this.#ctx.topicPrefix)}/`)) return;
+      // Retained messages only arrive right after subscribing, before the first discovery.
       this.#legacy.add(topic);
-      if (this.#discoveryReady) this.#migrateLater();
       return;
     }
     const wanted = new Set(allDiscovery(this.#ctx, this.#d.cameras.list()).map((m) => m.topic));
@@ -534,7 +538,8 @@ export class MqttBridge {
     if (!client?.connected) return;
     const key = discoveryKey(camera);
     const isNew = !this.#discovered.has(camera.id);
-    if (this.#discovered.get(camera.id) !== key) {
+    // During a migration the device configs follow it (all of them, this camera's too).
+    if (this.#discovered.get(camera.id) !== key && !this.#migrating) {
       this.#discovered.set(camera.id, key);
       const m = cameraDiscovery(this.#ctx, camera);
       client.publish(m.topic, JSON.stringify(m.payload), QOS1);
