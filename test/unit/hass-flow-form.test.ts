@@ -78,6 +78,40 @@ describe('config-flow forms from HA’s data_schema', () => {
     });
   });
 
+  it('fills required fields we have no value for as HA’s frontend does (MQTT 2026.11’s other_settings)', () => {
+    const mqtt: FormField[] = [
+      { name: 'broker', type: 'string', required: true },
+      {
+        name: 'other_settings',
+        type: 'expandable',
+        required: true,
+        schema: [
+          { name: 'client_id', selector: { text: {} }, optional: true },
+          { name: 'set_client_cert', selector: { boolean: {} }, required: true },
+          {
+            name: 'set_ca_cert',
+            selector: {
+              select: {
+                options: [
+                  { value: 'off', label: 'Off' },
+                  { value: 'auto', label: 'Auto' },
+                ],
+              },
+            },
+            required: true,
+          },
+          { name: 'framerate', type: 'float', required: true, description: { suggested_value: 2 } },
+          { name: 'transport', selector: { select: { options: [] } }, required: true, default: 'tcp' },
+        ],
+      },
+    ];
+    assert.deepEqual(fillFormDetailed(mqtt, { broker: 'b' }), {
+      data: { broker: 'b', other_settings: { set_client_cert: false, set_ca_cert: 'off', framerate: 2 } },
+      unmatched: [],
+      missing: [],
+    });
+  });
+
   it('a changed form is not guessed at: unknown values go to the top level, missing required ones stay out', () => {
     const changed: FormField[] = [
       { name: 'stream_source', type: 'string', required: true },

@@ -8,7 +8,10 @@
  *
  * We know values by field name, wherever HA puts the field: a value goes where the form has a
  * field of that name (top level or inside a section), and a required section is always sent (as
- * `{}` if none of its fields has a value). A value the form has no field for is still sent, at
+ * `{}` if none of its fields has a value). A required field we have no value for is filled the
+ * way HA's own frontend pre-fills its form: the field's `suggested_value`, else `false` for a
+ * boolean and the first option of a select (HA applies a `default` itself). A value the form has
+ * no field for is still sent, at
  * the top level: the step then fails with HA's own message ("extra keys not allowed @ …"), which
  * the caller logs and shows. A required field we know nothing about is left out, and HA answers
  * "required key not provided @ …". Never a guess by version number: a changed form fails loudly.
@@ -31,6 +34,25 @@ export interface FilledForm {
   unmatched: string[];
   /** Required fields (by path) we have no value for and that have no default (HA will refuse). */
   missing: string[];
+}
+
+/** What HA's frontend puts in a required field the user leaves alone; undefined when nothing. */
+function frontendInitial(field: FormField): unknown {
+  const description = field.description as { suggested_value?: unknown } | undefined;
+  if (description?.suggested_value !== undefined) return description.suggested_value;
+  const selector = field.selector as
+    | { boolean?: unknown; select?: { options?: (string | { value: unknown })[]; multiple?: boolean } }
+    | undefined;
+  if (field.type === 'boolean' || selector?.boolean !== undefined) return false;
+  if (selector?.select && !selector.select.multiple) {
+    const first = selector.select.options?.[0];
+    return typeof first === 'object' && first !== null ? first.value : first;
+  }
+  if (field.type === 'select' && Array.isArray(field.options)) {
+    const first = (field.options as unknown[])[0];
+    return Array.isArray(first) ? first[0] : first;
+  }
+  return undefined;
 }
 
 function isSection(field: FormField): boolean {
@@ -65,7 +87,9 @@ function fill(
       out[field.name] = values[field.name];
       used.add(field.name);
     } else if (field.required && field.default === undefined) {
-      missing.push(`${path}${field.name}`);
+      const initial = frontendInitial(field);
+      if (initial !== undefined) out[field.name] = initial;
+      else missing.push(`${path}${field.name}`);
     }
   }
   return out;

@@ -121,6 +121,7 @@ export class HomeAssistantIntegration {
         target,
         command: (message) => this.hass.command(message),
         cameras: d.cameras,
+        status: (id) => d.status.get(id),
         urls: {
           stream: (id) => rtspUrl(host, d.rtsp.port, id, d.rtsp.reader),
           still: (id) =>

@@ -17,6 +17,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { CameraStatus } from '../cameras/status.js';
 import type { Camera } from '../config/load.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
@@ -33,6 +34,11 @@ class StillImageError extends Error {
     super(`still image URL rejected: ${code}`);
     this.code = code;
   }
+}
+
+/** A camera HA's Generic Camera flow can open right now (on-demand idle, or already streaming). */
+function isReady(status: CameraStatus | null | undefined): boolean {
+  return status?.state === 'idle' || status?.state === 'streaming';
 }
 
 export function liveTitle(camera: Pick<Camera, 'id' | 'name'>): string {
@@ -85,6 +91,12 @@ export interface LiveCamerasDeps {
   /** A websocket command on the HA connection (entity registry, entry title). */
   command: <T>(message: { type: string; [key: string]: unknown }) => Promise<T>;
   cameras: { list(): Camera[] };
+  /**
+   * The camera's status: an entry is only created while it can be streamed (`idle` or
+   * `streaming`), because HA's flow opens the stream and logs an error for each failed try.
+   * Without it every camera counts as ready.
+   */
+  status?: (cameraId: string) => CameraStatus | undefined;
   urls: LiveCameraUrls;
   stateFile: string;
   bus: EventBus;
@@ -103,6 +115,8 @@ export class LiveCameras {
   readonly #log: Logger;
   #health: LiveCamerasHealth;
   #queue: Promise<void> = Promise.resolve();
+  /** Cameras left without an entry because they were not ready at the last sync. */
+  readonly #waiting = new Set<string>();
   #pending = false;
   readonly #offBus: (() => void)[] = [];
   /** Resolves after the sync that was running or queued when it was asked for. */
@@ -124,6 +138,10 @@ export class LiveCameras {
       this.#d.bus.on('camera.added', again),
       this.#d.bus.on('camera.updated', again),
       this.#d.bus.on('camera.removed', again),
+      // A camera that was not ready (engines starting, camera just added) gets its entry now.
+      this.#d.bus.on('camera.status', ({ status, previous }) => {
+        if (isReady(status) && !isReady(previous) && this.#waiting.has(status.id)) void this.sync();
+      }),
     );
   }
 
@@ -210,6 +228,7 @@ export class LiveCameras {
       ours.delete(id);
     }
 
+    this.#waiting.clear();
     for (const camera of wanted) {
       const stream = this.#d.urls.stream(camera.id);
       const still = this.#d.urls.still(camera.id);
@@ -224,6 +243,15 @@ export class LiveCameras {
         entries = [];
       }
       if (entries.length === 0) {
+        const status = this.#d.status?.(camera.id);
+        if (this.#d.status && !isReady(status)) {
+          this.#waiting.add(camera.id);
+          this.#log.debug(
+            { camera: camera.id, state: status?.state },
+            'the live camera waits until the camera can be streamed',
+          );
+          continue;
+        }
         const entryId = await this.#create(camera, stream, still);
         state[camera.id] = { entryId, stream, still };
       } else if (keep) {
@@ -233,7 +261,13 @@ export class LiveCameras {
     }
     for (const id of Object.keys(state)) if (!wantedIds.has(id)) delete state[id];
     await this.#writeState(state);
-    this.#log.info({ cameras: Object.keys(state) }, 'HA live cameras in sync');
+    const waiting = [...this.#waiting];
+    this.#log.info(
+      { cameras: Object.keys(state), ...(waiting.length ? { waiting } : {}) },
+      waiting.length
+        ? `HA live cameras in sync; waiting for ${waiting.join(', ')} to be ready`
+        : 'HA live cameras in sync',
+    );
   }
 
   async #delete(entry: ConfigEntry, why: string): Promise<void> {
@@ -318,12 +352,22 @@ export class LiveCameras {
   /** Entry title (our marker) and the entity's id and name. */
   async #rename(entryId: string, camera: Camera): Promise<void> {
     await this.#d.command({ type: 'config_entries/update', entry_id: entryId, title: liveTitle(camera) });
-    const entities = await this.#d.command<{ entity_id: string; config_entry_id: string | null }[]>({
-      type: 'config/entity_registry/list',
-    });
+    const entities = await this.#d.command<
+      { entity_id: string; config_entry_id: string | null; device_id?: string | null }[]
+    >({ type: 'config/entity_registry/list' });
     const entity = entities.find((e) => e.config_entry_id === entryId);
     if (!entity) return;
     const wantedId = liveEntityId(camera.id);
+    // Generic Camera entities sit on a device named after the stream's host (`127_0_0_1`), which
+    // HA 2026.x puts in front of the entity's friendly name: call the device "Camstack" instead
+    // ("Camstack Front door live"; older HA shows the entity name alone).
+    if (typeof entity.device_id === 'string') {
+      await this.#d.command({
+        type: 'config/device_registry/update',
+        device_id: entity.device_id,
+        name_by_user: 'Camstack',
+      });
+    }
     await this.#d.command({
       type: 'config/entity_registry/update',
       entity_id: entity.entity_id,
