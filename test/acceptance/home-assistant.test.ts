@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Connection } from 'home-assistant-js-websocket';
 import { connectAsync } from 'mqtt';
 import { SyntheticCameraServer } from '../../scripts/synthetic-cameras.js';
-import type { EnginePorts } from '../../server/src/engines/ports.js';
+import { DEFAULT_ENGINE_PORTS, type EnginePorts, HA_CORE_GO2RTC_PORTS } from '../../server/src/engines/ports.js';
 import {
   CAMERA_ENTITY_KEYS,
   type CameraEntityKey,
@@ -245,7 +245,10 @@ function haSuite(v: HaVersion): void {
         `# Home Assistant ${v.version}: suite took ${((Date.now() - suiteStart) / 1000).toFixed(0)} s\n`,
       );
       if (process.env.CAMSTACK_TEST_DUMP) {
-        await writeFile(`${process.env.CAMSTACK_TEST_DUMP}-${v.version}.camstack`, [...earlier, sp?.output() ?? ''].join('\n'));
+        await writeFile(
+          `${process.env.CAMSTACK_TEST_DUMP}-${v.version}.camstack`,
+          [...earlier, sp?.output() ?? ''].join('\n'),
+        );
         await writeFile(`${process.env.CAMSTACK_TEST_DUMP}-${v.version}.ha`, ha?.output() ?? '');
       }
       conn?.close();
@@ -474,6 +477,11 @@ function haSuite(v: HaVersion): void {
       await waitUntil(async () => (await generic()).length === 1, 120_000, 'the generic camera entry');
       const [entry] = await generic();
       assert.equal(entry?.title, 'Front door live [camstack:front_door]');
+      const health = await api<{ homeAssistant?: { liveCameras?: { state: string; reason: string | null } } }>(
+        'GET',
+        '/api/health',
+      );
+      assert.deepEqual(health.homeAssistant?.liveCameras, { state: 'ok', reason: null });
       let live: HaState | undefined;
       await waitUntil(
         async () => {
@@ -546,6 +554,17 @@ function haSuite(v: HaVersion): void {
           assert.equal(res.width, 320);
           // Camera → Camstack's MediaMTX → HA's go2rtc → Chromium: still one upstream connection.
           assert.equal(await sim.readers('front_door'), 1, 'the camera sees exactly one connection');
+          // HA's own go2rtc really listens where Camstack's defaults keep clear of (ports.ts).
+          const listening = await listeningPorts();
+          for (const port of [HA_CORE_GO2RTC_PORTS.rtsp, HA_CORE_GO2RTC_PORTS.webrtc]) {
+            assert.ok(listening.has(port), `HA's go2rtc listens on ${port}`);
+          }
+          for (const port of Object.values(DEFAULT_ENGINE_PORTS)) {
+            assert.ok(
+              !(Object.values(HA_CORE_GO2RTC_PORTS) as number[]).includes(port),
+              `our default ${port} is not HA's`,
+            );
+          }
         } finally {
           await live.close();
         }
@@ -658,6 +677,19 @@ function haSuite(v: HaVersion): void {
       await waitUntil(async () => (await generic()).length === 0, 30_000, 'the generic entry removed');
     });
   });
+}
+
+/** TCP ports something listens on (this network namespace, /proc/net/tcp and tcp6). */
+async function listeningPorts(): Promise<Set<number>> {
+  const ports = new Set<number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A') ports.add(Number.parseInt(cols[1]?.split(':').at(-1) ?? '', 16));
+    }
+  }
+  return ports;
 }
 
 /** The topics holding a retained message under `filter`, read by a fresh subscriber. */
