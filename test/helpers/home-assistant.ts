@@ -15,7 +15,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Connection, createConnection } from 'home-assistant-js-websocket';
@@ -115,6 +115,8 @@ export async function startHomeAssistant(v: HaVersion): Promise<HomeAssistant> {
   const configDir = `/tmp/${basename(hostConfigDir)}`;
   const port = await freePort();
   await writeFile(join(hostConfigDir, 'configuration.yaml'), CONFIGURATION(port));
+  // HA's temp files (its go2rtc's working dir and socket) go with the config dir.
+  await mkdir(join(hostConfigDir, 'tmp'));
   let out = '';
   const proc = spawn(
     'unshare',
@@ -143,6 +145,7 @@ export async function startHomeAssistant(v: HaVersion): Promise<HomeAssistant> {
         LANG: 'C.UTF-8',
         TZ: 'UTC',
         PYTHONDONTWRITEBYTECODE: '1',
+        TMPDIR: `${configDir}/tmp`,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
