@@ -7,7 +7,7 @@
 //
 // Where: a machine-level cache outside the repository (CAMSTACK_HA_CACHE, default
 // /var/cache/camstack/ha): CI clones into a temp dir it deletes afterwards; a machine cache keeps
-// the ~1.5 GB chroots between runs.
+// the chroots (about 3.3 GB for trixie with two versions, 2.3 GB for testing) between runs.
 //
 // Safety: nothing is ever mounted into a chroot from outside a private mount namespace. debootstrap
 // and every command in a chroot run under `unshare --mount --propagation private` (plus a private
@@ -17,9 +17,12 @@
 //
 // Bump a version: change one line in scripts/ha-versions.json (and addon/config.yaml's
 // `homeassistant:` for the oldest). Requirements of the integrations the tests load, and of those
-// every start loads, are
-// read from the installed HA itself (manifest.json + bootstrap's lists) and installed under HA's
-// own package_constraints.txt, so HA never installs anything at test time.
+// every start loads, are read from the installed HA itself (manifest.json + bootstrap's lists) and
+// installed under HA's own package_constraints.txt, so HA (run with --skip-pip) never installs
+// anything at test time.
+//
+// HA's own go2rtc: a venv install starts it only in a container, so each chroot holds
+// /.dockerenv and our pinned go2rtc on PATH, as the Home Assistant image does.
 import {
   copyFileSync,
   existsSync,
