@@ -2,16 +2,19 @@
  * Home Assistant MQTT discovery payloads (pure): one HA device per camera plus one "Camstack"
  * hub device the cameras hang off (`via_device`).
  *
- * Device-based discovery (HA ≥ 2024.11; Camstack supports HA ≥ 2025.10): one retained
+ * Device-based discovery (HA ≥ 2024.11; Camstack supports HA ≥ 2025.1): one retained
  * `<prefix>/device/<device id>/config` per camera and one for the hub, each carrying `device`,
  * `origin` and every entity under `components`. An empty retained payload on that topic removes
  * the device and all its entities. The `device` block never carries `model_id`.
  *
  * Ids: a camera's device is `<node>_<camera id>`, its entities' unique ids `<node>_<camera id>_<key>`;
  * the hub's device is `<node>` and its entities `<node>_<key>`. Entity ids are a public contract
- * (addon/DOCS.md lists them): `default_entity_id` fixes them (`camera.front_door`,
- * `switch.front_door_recording`), never `object_id` (deprecated in HA 2025.10, ignored from
- * 2026.4). Renaming a camera renames its device and friendly names but keeps every id.
+ * (addon/DOCS.md lists them), the same on every supported HA: `default_entity_id` fixes them on
+ * HA ≥ 2025.10 (`camera.front_door`, `switch.front_door_recording`); `object_id` says the same
+ * for HA 2025.1–2025.9, which know nothing else. HA 2025.10–2026.3 use `default_entity_id` when
+ * both are there and warn only about an `object_id` alone; HA ≥ 2026.4 drops `object_id` (unknown
+ * keys are removed from discovery configs). Renaming a camera renames its device and friendly
+ * names but keeps every id.
  *
  * Camstack before 0.2 published one retained config per entity
  * (`<prefix>/<component>/<node>/<object id>/config`); legacyDiscoveryTopic() names those so the
@@ -289,6 +292,11 @@ export function hubEntityId(ctx: TopicContext, key: HubEntityKey): string {
   return `${COMPONENT[key]}.${hubDeviceId(ctx)}_${key}`;
 }
 
+/** `sensor.front_door_fps` → `front_door_fps` (what HA before 2025.10 takes as `object_id`). */
+function objectId(entityId: string): string {
+  return entityId.slice(entityId.indexOf('.') + 1);
+}
+
 /** Every entity id of one camera, in CAMERA_ENTITY_KEYS order. */
 export function cameraEntityIds(cameraId: string): string[] {
   return CAMERA_ENTITY_KEYS.map((key) => cameraEntityId(cameraId, key));
@@ -309,6 +317,7 @@ export function cameraDiscovery(ctx: DiscoveryContext, camera: DiscoveryCamera):
         platform: COMPONENT[key],
         unique_id: `${prefix}_${key}`,
         default_entity_id: cameraEntityId(camera.id, key),
+        object_id: objectId(cameraEntityId(camera.id, key)),
         ...cameraEntityConfig(ctx, camera.id, key),
       },
     ]),
@@ -339,6 +348,7 @@ export function hubDiscovery(ctx: DiscoveryContext): DiscoveryMessage {
         platform: COMPONENT[key],
         unique_id: `${node}_${key}`,
         default_entity_id: hubEntityId(ctx, key),
+        object_id: objectId(hubEntityId(ctx, key)),
         ...hubEntityConfig(ctx, key),
       },
     ]),
