@@ -5,8 +5,8 @@
 //   - Debian packages: ffmpeg, mosquitto, chromium, shellcheck, jq (only those missing);
 //   - go2rtc and MediaMTX at the versions pinned in addon/versions.json, built from the Go module
 //     proxy into a project-local cache (.cache/engines/<name>-<version>/);
-//   - Home Assistant Core (PyPI, the version pinned below) in a project-local venv
-//     (.cache/ha-venv) for the acceptance tests (CAMSTACK_SKIP_HA=1 skips it).
+//   - the Home Assistant Core versions the acceptance tests run against (scripts/setup-ha.mjs:
+//     Debian chroots in a machine-level cache; CAMSTACK_SKIP_HA=1 skips them).
 // A second run finds everything in place and returns in a few seconds.
 // Plain Node (no dependencies) on purpose: it runs before node_modules exists.
 import { spawnSync } from 'node:child_process';
@@ -15,6 +15,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installHomeAssistants } from './setup-ha.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const versions = JSON.parse(readFileSync(join(root, 'addon/versions.json'), 'utf8'));
@@ -71,6 +72,10 @@ const debianPackages = [
   { bin: 'shellcheck', pkg: 'shellcheck' },
   // The add-on's engine build script (addon/build/build-engines.sh) reads addon/versions.json with it.
   { bin: 'jq', pkg: 'jq' },
+  // Builds the Debian chroots the acceptance tests run Home Assistant in (scripts/setup-ha.mjs).
+  ...(process.env.CAMSTACK_SKIP_HA === '1'
+    ? []
+    : [{ bin: 'debootstrap', pkg: 'debootstrap', extraPaths: ['/usr/sbin/debootstrap'] }]),
 ];
 
 function debian() {
@@ -173,80 +178,19 @@ function engines() {
   const manifestPath = join(binDir, 'engines.json');
   const text = `${JSON.stringify(manifest, null, 2)}\n`;
   if (!existsSync(manifestPath) || readFileSync(manifestPath, 'utf8') !== text) writeFileSync(manifestPath, text);
+  return manifest;
 }
 
-// 4. Home Assistant Core for the acceptance tests ------------------------------------------------
-// 2024.3.3 is the newest release that installs on Python 3.11 (2024.4 needs 3.12). Besides the
-// core package: the requirements of the integrations the tests load (HA would otherwise
-// pip-install them at its first start) and of those every start loads.
-const HA_VERSION = '2024.3.3';
-// Not in HA's constraints but needed: acme (via hass-nabucasa) uses josepy 1.x APIs.
-const HA_PINS = ['josepy<2'];
-const HA_EXTRA = [
-  // mqtt, camera, stream, generic (PyAV as ha-av)
-  'paho-mqtt==1.6.1',
-  'PyTurboJPEG==1.7.1',
-  'ha-av==10.1.1',
-  'Pillow==10.2.0',
-  'numpy==1.26.0',
-  // integrations every HA start loads (bootstrap's DEFAULT_INTEGRATIONS), even without default_config
-  'home-assistant-frontend==20240307.0',
-  'janus==1.0.0',
-  'psutil-home-assistant==0.0.1',
-  'securetar==2024.2.1',
-  // analytics (a dependency of onboarding) imports the recorder's models
-  'SQLAlchemy==2.0.27',
-  'fnv-hash-fast==0.5.0',
-];
-
-function findPython() {
-  for (const cmd of ['python3.11', 'python3.12', 'python3']) {
-    if (!has(cmd)) continue;
-    const v = spawnSync(cmd, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
-    if (v.status === 0 && ['3.11', '3.12'].includes(v.stdout.trim())) return cmd;
-  }
-  return null;
-}
-
-function homeAssistant() {
-  if (process.env.CAMSTACK_SKIP_HA === '1') return;
-  const venv = join(cacheDir, 'ha-venv');
-  const stamp = join(venv, '.camstack-ha');
-  const want = JSON.stringify({ HA_VERSION, HA_EXTRA, HA_PINS });
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want && existsSync(join(venv, 'bin', 'hass'))) return;
-  const python = findPython();
-  if (!python) {
-    fail(
-      `Home Assistant ${HA_VERSION} (acceptance tests) needs Python 3.11 or 3.12 with venv; none found. ` +
-        'Install python3.11 (and python3.11-venv), or set CAMSTACK_SKIP_HA=1 to skip the acceptance tests.',
-    );
-  }
-  const t0 = Date.now();
-  log(`installing Home Assistant ${HA_VERSION} into ${venv} (several minutes the first time)…`);
-  if (!existsSync(join(venv, 'bin', 'pip'))) run(python, ['-m', 'venv', venv]);
-  const pip = join(venv, 'bin', 'pip');
-  const quietPip = ['--disable-pip-version-check', '--no-input', '-q'];
-  // HA pins its tested dependency set in package_constraints.txt inside the package: install the
-  // package alone first, then everything under those pins (plus HA_PINS), so that no newer
-  // transitive release (josepy 2, bluetooth-data-tools…) breaks this older HA.
-  run(pip, ['install', ...quietPip, '--no-deps', `homeassistant==${HA_VERSION}`]);
-  const site = run(
-    join(venv, 'bin', 'python'),
-    ['-c', 'import homeassistant, os; print(os.path.dirname(homeassistant.__file__))'],
-    { capture: true },
-  ).trim();
-  const pins = join(venv, 'camstack-pins.txt');
-  writeFileSync(pins, `${HA_PINS.join('\n')}\n`);
-  const constraints = ['-c', join(site, 'package_constraints.txt'), '-c', pins];
-  run(pip, ['install', ...quietPip, ...constraints, `homeassistant==${HA_VERSION}`, ...HA_EXTRA]);
-  writeFileSync(stamp, want);
-  actions.push(`Home Assistant ${HA_VERSION} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-}
+// 4. Home Assistant Core for the acceptance tests: see scripts/setup-ha.mjs.
 
 npmDeps();
 debian();
-engines();
-homeAssistant();
+const enginesManifest = engines();
+if (process.env.CAMSTACK_SKIP_HA !== '1') {
+  const t0 = Date.now();
+  const done = installHomeAssistants({ go2rtc: enginesManifest.go2rtc, log, fail, run, root });
+  if (done.length) actions.push(`${done.join(', ')} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+}
 const secs = ((Date.now() - started) / 1000).toFixed(1);
 if (actions.length) log(`installed: ${actions.join('; ')} (${secs} s)`);
 else log(`everything already installed (${secs} s)`);

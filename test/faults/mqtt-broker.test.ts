@@ -17,7 +17,8 @@ import { type ServerProcess, startServerProcess } from '../helpers/server-proces
 import { api, fixtureClip } from './support.js';
 
 /** Hub (5) and one camera (11) entities. */
-const CONFIGS = 16;
+/** Device-based discovery: the hub and the one camera. */
+const CONFIGS = 2;
 
 describe('MQTT broker and Home Assistant restarts', () => {
   let broker: Mosquitto;
@@ -25,7 +26,7 @@ describe('MQTT broker and Home Assistant restarts', () => {
   let sp: ServerProcess;
   const figures: Record<string, number> = {};
 
-  const configsNow = async () => (await retained(broker.url, 'homeassistant/+/+/+/config')).size;
+  const configsNow = async () => (await retained(broker.url, 'homeassistant/device/+/config')).size;
 
   before(async () => {
     broker = await startMosquitto();

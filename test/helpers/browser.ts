@@ -129,8 +129,13 @@ export interface LiveFailure {
 }
 
 export interface WebrtcOptions {
-  /** Same-origin path (or full URL) to POST the offer to. */
+  /** Same-origin path (or full URL) to POST the offer to (unused with `ha`). */
   url: string;
+  /**
+   * Signal through Home Assistant's websocket instead (`camera/webrtc/offer`, as HA's dashboard
+   * does): the answer and HA's trickled ICE candidates come back as subscription events.
+   */
+  ha?: { wsUrl: string; token: string; entityId: string };
   /** `json` ({type:'offer',sdp} → {type:'answer',sdp}) or `whep` (application/sdp → 201 + Location). */
   form?: 'json' | 'whep';
   audio?: boolean;
@@ -316,11 +321,38 @@ const PAGE_LIB = String.raw`(() => {
     return id;
   }
 
+  // Home Assistant's websocket: auth, then camera/webrtc/offer; resolves with the answer (or
+  // error); candidates that arrive before ready() is called are queued until then.
+  function haOffer(ha, offer, onCandidate, setClose) {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(ha.wsUrl);
+      setClose(() => ws.close());
+      let ready = false;
+      const queued = [];
+      const addCandidate = (c) => { if (ready) onCandidate(c); else queued.push(c); };
+      const done = (x) => resolve({ ...x, ready: () => { ready = true; queued.splice(0).forEach(onCandidate); } });
+      ws.onerror = () => done({ error: 'websocket error' });
+      ws.onmessage = (ev) => {
+        const m = JSON.parse(ev.data);
+        if (m.type === 'auth_required') ws.send(JSON.stringify({ type: 'auth', access_token: ha.token }));
+        else if (m.type === 'auth_invalid') done({ error: 'auth invalid: ' + m.message });
+        else if (m.type === 'auth_ok') ws.send(JSON.stringify({ id: 1, type: 'camera/webrtc/offer', entity_id: ha.entityId, offer }));
+        else if (m.type === 'result' && !m.success) done({ error: JSON.stringify(m.error) });
+        else if (m.type === 'event') {
+          const e = m.event;
+          if (e.type === 'answer') done({ sdp: e.answer });
+          else if (e.type === 'candidate') addCandidate(e.candidate);
+          else if (e.type === 'error') done({ error: e.code + ': ' + e.message });
+        }
+      };
+    });
+  }
+
   async function webrtc(o) {
     const timeoutMs = o.timeoutMs ?? 20000, countMs = o.countMs ?? 2000;
     const t0 = performance.now();
-    let pc = null, video = null;
-    const cleanup = () => { try { pc && pc.close(); } catch {} if (video) { video.srcObject = null; video.remove(); } };
+    let pc = null, video = null, haClose = null;
+    const cleanup = () => { try { pc && pc.close(); } catch {} try { haClose && haClose(); } catch {} if (video) { video.srcObject = null; video.remove(); } };
     try {
       pc = new RTCPeerConnection({ iceServers: [] });
       video = makeVideo();
@@ -338,17 +370,27 @@ const PAGE_LIB = String.raw`(() => {
       const whep = o.form === 'whep';
       const noCandidates = (sdp) => sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate')).join('\r\n');
       const offer = o.dropCandidates ? noCandidates(pc.localDescription.sdp) : pc.localDescription.sdp;
-      const res = await fetch(o.url, {
-        method: 'POST',
-        headers: { 'content-type': whep ? 'application/sdp' : 'application/json' },
-        body: whep ? offer : JSON.stringify({ type: 'offer', sdp: offer }),
-      });
-      const text = await res.text();
+      let res, sdp;
+      if (o.ha) {
+        const answer = await haOffer(o.ha, offer, (c) => pc.addIceCandidate(c).catch(() => {}), (close) => { haClose = close; });
+        if (answer.error) { cleanup(); return { mode: 'webrtc', error: 'Home Assistant: ' + answer.error, status: 0, body: JSON.stringify(answer) }; }
+        res = { status: 200, headers: { get: () => null } };
+        sdp = answer.sdp;
+        await pc.setRemoteDescription({ type: 'answer', sdp });
+        answer.ready();
+      } else {
+        res = await fetch(o.url, {
+          method: 'POST',
+          headers: { 'content-type': whep ? 'application/sdp' : 'application/json' },
+          body: whep ? offer : JSON.stringify({ type: 'offer', sdp: offer }),
+        });
+        const text = await res.text();
+        if (res.status !== (whep ? 201 : 200)) { cleanup(); return { mode: 'webrtc', error: 'signalling answered ' + res.status, status: res.status, body: text }; }
+        sdp = whep ? text : JSON.parse(text).sdp;
+        if (o.dropCandidates) sdp = noCandidates(sdp);
+        await pc.setRemoteDescription({ type: 'answer', sdp });
+      }
       const tAnswer = performance.now();
-      if (res.status !== (whep ? 201 : 200)) { cleanup(); return { mode: 'webrtc', error: 'signalling answered ' + res.status, status: res.status, body: text }; }
-      let sdp = whep ? text : JSON.parse(text).sdp;
-      if (o.dropCandidates) sdp = noCandidates(sdp);
-      await pc.setRemoteDescription({ type: 'answer', sdp });
       const connectTimeout = o.connectTimeoutMs ?? timeoutMs;
       await withTimeout(new Promise((resolve, reject) => {
         const check = () => {

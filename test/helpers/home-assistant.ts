@@ -1,24 +1,65 @@
 /**
- * A real Home Assistant Core (PyPI `homeassistant`, installed by `npm run setup` into
- * .cache/ha-venv) for the acceptance tests: started in a temp config dir on a free 127.0.0.1
- * port with a minimal configuration (no default_config), onboarded through its own HTTP API,
- * and given an MQTT config entry through the config-flow API.
+ * A real Home Assistant Core for the acceptance tests, one of the versions in
+ * scripts/ha-versions.json, installed by `npm run setup` (scripts/setup-ha.mjs) into a venv inside a
+ * Debian chroot in the machine-level cache (CAMSTACK_HA_CACHE, default /var/cache/camstack/ha).
+ *
+ * It runs as `unshare --mount --pid --fork --kill-child --mount-proc chroot … hass`: a private
+ * /proc, no host /dev, nothing mounted that outlives it. It shares the host's network, so it
+ * answers on a free 127.0.0.1 port and reaches Mosquitto and Camstack there. Its config dir lives
+ * inside the chroot's /tmp. The chroot holds a go2rtc binary and /.dockerenv, so HA starts its own
+ * go2rtc as in the Home Assistant container (API 127.0.0.1:11984, RTSP 127.0.0.1:18554, WebRTC
+ * :18555: one HA with go2rtc at a time per host).
+ *
+ * Minimal configuration (no default_config), onboarded through HA's own HTTP API, and given an
+ * MQTT config entry through the config-flow API (built from the form HA returns).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Connection, createConnection } from 'home-assistant-js-websocket';
+import { type FormField, fillForm } from '../../server/src/hass/flow-form.js';
 import { createHaSocket } from '../../server/src/hass/websocket.js';
 import { freePort } from './ports.js';
 import { waitUntil } from './processes.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-export const HA_VENV = join(process.env.CAMSTACK_CACHE_DIR ?? join(root, '.cache'), 'ha-venv');
+
+export interface HaVersion {
+  version: string;
+  suite: string;
+  role: string;
+}
+
+/** Every version of the matrix, or those CAMSTACK_HA_VERSIONS (comma-separated) names. */
+export function haVersions(): HaVersion[] {
+  const all = (JSON.parse(readFileSync(join(root, 'scripts/ha-versions.json'), 'utf8')) as { versions: HaVersion[] })
+    .versions;
+  const only = process.env.CAMSTACK_HA_VERSIONS?.split(',').filter(Boolean);
+  if (!only) return all;
+  const unknown = only.filter((v) => !all.some((x) => x.version === v));
+  if (unknown.length)
+    throw new Error(`CAMSTACK_HA_VERSIONS names versions not in scripts/ha-versions.json: ${unknown}`);
+  return all.filter((v) => only.includes(v.version));
+}
+
+export function haCacheDir(): string {
+  return process.env.CAMSTACK_HA_CACHE ?? '/var/cache/camstack/ha';
+}
+
+/** The chroot and the venv (as seen inside it) of an installed version; throws when missing. */
+export function haInstall(v: HaVersion): { rootfs: string; venv: string } {
+  const rootfs = join(haCacheDir(), v.suite);
+  const venv = `/opt/ha/${v.version}`;
+  if (!existsSync(join(rootfs, venv, 'bin', 'hass'))) {
+    throw new Error(`Home Assistant ${v.version} is not installed (${join(rootfs, venv)}): run \`npm run setup\``);
+  }
+  return { rootfs, venv };
+}
 
 export interface HomeAssistant {
+  version: string;
   url: string;
   port: number;
   configDir: string;
@@ -31,14 +72,6 @@ export interface HomeAssistant {
   connect: () => Promise<Connection>;
   stop: () => Promise<void>;
   cleanup: () => Promise<void>;
-}
-
-export function hassBinary(): string {
-  const bin = join(HA_VENV, 'bin', 'hass');
-  if (!existsSync(bin)) {
-    throw new Error(`Home Assistant is not installed (${bin} missing): run \`npm run setup\``);
-  }
-  return bin;
 }
 
 const CONFIGURATION = (port: number) => `
@@ -61,6 +94,8 @@ config:
 onboarding:
 camera:
 stream:
+# HA's own go2rtc (WebRTC for every camera with a stream source), as default_config would load it.
+go2rtc:
 # An entity for Camstack's \`triggers\` option to watch.
 input_boolean:
   motion:
@@ -71,19 +106,50 @@ logger:
     homeassistant.components.mqtt: info
     homeassistant.components.generic: debug
     homeassistant.components.stream: info
+    homeassistant.components.go2rtc: info
 `;
 
-export async function startHomeAssistant(opts: { configDir?: string } = {}): Promise<HomeAssistant> {
-  const bin = hassBinary();
-  const configDir = opts.configDir ?? (await mkdtemp(join(tmpdir(), 'camstack-ha-')));
+export async function startHomeAssistant(v: HaVersion): Promise<HomeAssistant> {
+  const { rootfs, venv } = haInstall(v);
+  const hostConfigDir = await mkdtemp(join(rootfs, 'tmp', 'camstack-ha-'));
+  const configDir = `/tmp/${basename(hostConfigDir)}`;
   const port = await freePort();
-  await writeFile(join(configDir, 'configuration.yaml'), CONFIGURATION(port));
+  await writeFile(join(hostConfigDir, 'configuration.yaml'), CONFIGURATION(port));
+  // HA's temp files (its go2rtc's working dir and socket) go with the config dir.
+  await mkdir(join(hostConfigDir, 'tmp'));
   let out = '';
-  const proc = spawn(bin, ['-c', configDir, '--skip-pip', '--log-no-color'], {
-    cwd: configDir,
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--pid',
+      '--fork',
+      '--kill-child',
+      `--mount-proc=${join(rootfs, 'proc')}`,
+      'chroot',
+      rootfs,
+      `${venv}/bin/hass`,
+      '-c',
+      configDir,
+      '--skip-pip',
+      '--log-no-color',
+    ],
+    {
+      cwd: hostConfigDir,
+      // A clean environment: nothing of the host's (paths, proxies, tokens) leaks into HA.
+      env: {
+        PATH: `${venv}/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
+        HOME: '/root',
+        LANG: 'C.UTF-8',
+        TZ: 'UTC',
+        PYTHONDONTWRITEBYTECODE: '1',
+        TMPDIR: `${configDir}/tmp`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   proc.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
   });
@@ -93,6 +159,7 @@ export async function startHomeAssistant(opts: { configDir?: string } = {}): Pro
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
   const ha: HomeAssistant = {
+    version: v.version,
     url,
     port,
     configDir,
@@ -120,14 +187,18 @@ export async function startHomeAssistant(opts: { configDir?: string } = {}): Pro
       }),
     stop: async () => {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      // unshare ignores SIGTERM while it waits: stop hass itself (its child, PID 1 inside), which
+      // stops its go2rtc; SIGKILL to unshare (--kill-child) takes everything down.
+      const child = haChild(proc.pid);
+      if (child) process.kill(child, 'SIGTERM');
+      else proc.kill('SIGKILL');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
       await exited;
       clearTimeout(timer);
     },
     cleanup: async () => {
       await ha.stop();
-      if (!opts.configDir) await rm(configDir, { recursive: true, force: true });
+      await rm(hostConfigDir, { recursive: true, force: true });
     },
   };
   try {
@@ -148,6 +219,17 @@ export async function startHomeAssistant(opts: { configDir?: string } = {}): Pro
     throw err;
   }
   return ha;
+}
+
+/** The PID of unshare's child (hass, PID 1 in its namespace), read from /proc. */
+function haChild(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return children.length ? Number(children[0]) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Onboarding through HA's own API: owner user, token, analytics and integration steps. */
@@ -195,22 +277,28 @@ interface FlowResult {
   type: string;
   flow_id: string;
   step_id?: string;
+  data_schema?: FormField[];
   errors?: Record<string, string> | null;
   result?: { entry_id: string };
   reason?: string;
 }
 
-/** The MQTT integration, set up through the config-flow API, pointed at a broker. */
+/**
+ * The MQTT integration, set up through the config-flow API, pointed at a broker. Each form is
+ * filled from the data_schema HA returns (2026.11 added a required `other_settings` section), so
+ * a changed form fails with HA's own message rather than a guess.
+ */
 export async function configureMqtt(ha: HomeAssistant, port: number): Promise<string> {
   let r = await ha.rest<FlowResult>('POST', '/api/config/config_entries/flow', {
     handler: 'mqtt',
     show_advanced_options: false,
   });
   for (let i = 0; i < 5 && r.body.type === 'form'; i++) {
-    const data = r.body.step_id === 'broker' ? { broker: '127.0.0.1', port } : {};
+    const values = r.body.step_id === 'broker' ? { broker: '127.0.0.1', port } : {};
+    const data = fillForm(r.body.data_schema ?? [], values);
     r = await ha.rest<FlowResult>('POST', `/api/config/config_entries/flow/${r.body.flow_id}`, data);
-    if (r.body.errors && Object.keys(r.body.errors).length > 0) {
-      throw new Error(`MQTT config flow: ${JSON.stringify(r.body.errors)}`);
+    if (r.status !== 200 || (r.body.errors && Object.keys(r.body.errors).length > 0)) {
+      throw new Error(`MQTT config flow (HA ${ha.version}): ${JSON.stringify(r.body)}`);
     }
   }
   if (r.body.type !== 'create_entry' || !r.body.result) throw new Error(`MQTT config flow: ${JSON.stringify(r.body)}`);

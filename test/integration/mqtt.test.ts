@@ -41,10 +41,20 @@ interface Health {
   mqtt?: { state: string; reason: string | null; broker: string | null; source: string | null };
 }
 
+/** Every retained discovery config (device-based and per-entity), except another Camstack's. */
 async function discoveryNow(broker: Mosquitto): Promise<Record<string, unknown>> {
-  const configs = await retained(broker.url, 'homeassistant/+/+/+/config');
-  return Object.fromEntries([...configs].map(([t, p]) => [t, JSON.parse(p.toString('utf8')) as unknown]));
+  const configs = await retained(broker.url, 'homeassistant/#');
+  return Object.fromEntries(
+    [...configs]
+      .filter(([t, p]) => t.endsWith('/config') && t !== OTHER_CAMSTACK && p.length > 0)
+      .map(([t, p]) => [t, JSON.parse(p.toString('utf8')) as unknown]),
+  );
 }
+
+/** Another Camstack's hub (topic prefix camstack_2) on the same broker: never ours to clear. */
+const OTHER_CAMSTACK = 'homeassistant/device/camstack_2/config';
+/** A per-entity config Camstack before 0.2 published for an entity we still have: migrated. */
+const LEGACY_ENGINES = 'homeassistant/sensor/camstack/engines/config';
 
 async function filesUnder(dir: string): Promise<string[]> {
   try {
@@ -68,12 +78,23 @@ describe('MQTT on a real Mosquitto', () => {
 
   before(async () => {
     broker = await startMosquitto();
-    // A config left behind by a camera removed while Camstack was down: must be cleared.
+    // Configs left behind by a camera removed while Camstack was down (per entity, as before
+    // 0.2, and per device): must be cleared. Another Camstack's device: must stay.
     const seed = await connectAsync(broker.url);
-    await seed.publishAsync('homeassistant/sensor/camstack/ghost_status/config', '{"name":"Ghost"}', {
-      qos: 1,
-      retain: true,
-    });
+    const retain = { qos: 1 as const, retain: true };
+    await seed.publishAsync('homeassistant/sensor/camstack/ghost_status/config', '{"name":"Ghost"}', retain);
+    await seed.publishAsync(
+      'homeassistant/device/camstack_ghost/config',
+      JSON.stringify({ device: { identifiers: ['camstack_ghost'], via_device: 'camstack' }, components: {} }),
+      retain,
+    );
+    await seed.publishAsync(
+      OTHER_CAMSTACK,
+      JSON.stringify({ device: { identifiers: ['camstack_2'] }, origin: { name: 'Camstack' }, components: {} }),
+      retain,
+    );
+    // A per-entity config an older Camstack left for an entity we still have: migrated.
+    await seed.publishAsync(LEGACY_ENGINES, JSON.stringify({ name: 'Engines', unique_id: 'camstack_engines' }), retain);
     // A command someone published retained: replayed on every subscribe, it must never act.
     await seed.publishAsync('camstack/camera/front_door/recording/set', 'ON', { qos: 1, retain: true });
     await seed.endAsync();
@@ -90,6 +111,8 @@ describe('MQTT on a real Mosquitto', () => {
         CAMSTACK_MQTT_RECONNECT_MS: '200',
         CAMSTACK_STATUS_POLL_MS: '300',
         CAMSTACK_RECONCILE_MS: '1000',
+        CAMSTACK_MQTT_DISCOVERY_COLLECT_MS: '300',
+        CAMSTACK_MQTT_MIGRATION_STEP_MS: '200',
       },
     });
     rec = await recorder(broker.url, ['homeassistant/#', 'camstack/#']);
@@ -118,7 +141,7 @@ describe('MQTT on a real Mosquitto', () => {
     await broker?.cleanup();
   });
 
-  it('publishes exactly the fixture discovery configs, retained, and clears a stale one', async () => {
+  it('publishes exactly the fixture discovery configs, retained, and clears stale ones', async () => {
     let now: Record<string, unknown> = {};
     await waitUntil(
       async () => {
@@ -130,6 +153,31 @@ describe('MQTT on a real Mosquitto', () => {
     ).catch(() => undefined);
     assert.deepEqual(now, expected);
     assert.ok(!('homeassistant/sensor/camstack/ghost_status/config' in now), 'the stale config was cleared');
+    assert.ok(!('homeassistant/device/camstack_ghost/config' in now), 'the stale device was cleared');
+    const other = await retained(broker.url, OTHER_CAMSTACK);
+    assert.ok((other.get(OTHER_CAMSTACK)?.length ?? 0) > 0, 'another Camstack’s device stays');
+  });
+
+  it('migrated the legacy per-entity config: migrate_discovery, then cleared, then the device config', async () => {
+    const log = rec.messages.filter(
+      (m) => m.topic === LEGACY_ENGINES || m.topic === 'homeassistant/device/camstack/config',
+    );
+    const migrate = log.findIndex(
+      (m) => m.topic === LEGACY_ENGINES && m.payload.toString() === '{"migrate_discovery":true}',
+    );
+    const cleared = log.findIndex((m, i) => i > migrate && m.topic === LEGACY_ENGINES && m.payload.length === 0);
+    const device = log.findIndex((m, i) => i > cleared && m.topic.includes('/device/') && m.payload.length > 0);
+    assert.ok(
+      migrate >= 0 && cleared > migrate && device > cleared,
+      `the order: ${log.map((m) => `${m.topic}=${m.payload.toString().slice(0, 30)}`)}`,
+    );
+    assert.ok(
+      !rec.messages.some(
+        (m) =>
+          m.topic === 'homeassistant/sensor/camstack/ghost_status/config' && m.payload.toString().includes('migrate'),
+      ),
+      'a stale entity is cleared, not migrated',
+    );
   });
 
   it('is available: online (retained), health says connected, states and a JPEG picture published', async () => {
@@ -262,7 +310,7 @@ describe('MQTT on a real Mosquitto', () => {
     await client.publishAsync('homeassistant/status', 'online', { qos: 1 });
     await client.endAsync();
     await waitUntil(
-      () => rec.messages.filter((m) => m.at >= t0 && m.topic.endsWith('/config') && m.payload.length > 0).length >= 27,
+      () => rec.messages.filter((m) => m.at >= t0 && m.topic.endsWith('/config') && m.payload.length > 0).length >= 3,
       10_000,
       'every config republished',
     );
@@ -281,10 +329,14 @@ describe('MQTT on a real Mosquitto', () => {
     assert.equal((await api(sp, 'PUT', '/api/cameras/front_door', { name: 'Porch' })).status, 200);
     await waitUntil(
       async () => {
-        const c = (await discoveryNow(broker))['homeassistant/switch/camstack/front_door_recording/config'] as
-          | { device: { name: string }; unique_id: string }
+        const c = (await discoveryNow(broker))['homeassistant/device/camstack_front_door/config'] as
+          | { device: { name: string }; components: { recording: { unique_id: string; default_entity_id: string } } }
           | undefined;
-        return c?.device.name === 'Porch' && c.unique_id === 'camstack_front_door_recording';
+        return (
+          c?.device.name === 'Porch' &&
+          c.components.recording.unique_id === 'camstack_front_door_recording' &&
+          c.components.recording.default_entity_id === 'switch.front_door_recording'
+        );
       },
       5000,
       'the device renamed, the ids kept',
@@ -292,14 +344,18 @@ describe('MQTT on a real Mosquitto', () => {
 
     assert.equal((await api(sp, 'DELETE', '/api/cameras/garden')).status, 204);
     await waitUntil(
-      async () => !Object.keys(await discoveryNow(broker)).some((t) => t.includes('/garden_')),
+      async () => !Object.keys(await discoveryNow(broker)).some((t) => t.includes('garden')),
       5000,
       'garden configs cleared',
     );
     const left = await retained(broker.url, 'camstack/camera/garden/#');
     assert.equal(left.size, 0, 'no retained garden state or picture');
     const now = await discoveryNow(broker);
-    assert.equal(Object.keys(now).length, 16, 'hub (5) and front_door (11) remain');
+    assert.deepEqual(
+      Object.keys(now).sort(),
+      ['homeassistant/device/camstack/config', 'homeassistant/device/camstack_front_door/config'],
+      'the hub and front_door remain',
+    );
   });
 
   it('survives the broker going away: health reports it, engines stay ok, and it all comes back', async () => {
@@ -320,7 +376,7 @@ describe('MQTT on a real Mosquitto', () => {
       'MQTT reconnected',
     );
     await waitUntil(
-      async () => Object.keys(await discoveryNow(broker)).length === 16,
+      async () => Object.keys(await discoveryNow(broker)).length === 2,
       10_000,
       'discovery published again after the reconnect',
     );
@@ -403,7 +459,7 @@ describe('MQTT broker from the Supervisor', () => {
     });
     try {
       await authed.waitFor((m) => m.topic === 'camstack/status' && m.payload.toString() === 'online', 5000, 'online');
-      await authed.waitFor((m) => m.topic.endsWith('/engines/config'), 5000, 'the hub discovery');
+      await authed.waitFor((m) => m.topic === 'homeassistant/device/camstack/config', 5000, 'the hub discovery');
     } finally {
       await authed.close();
     }

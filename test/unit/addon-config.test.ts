@@ -173,6 +173,14 @@ describe('addon/config.yaml', () => {
     assert.equal(config.panel_title, 'Cameras');
     assert.deepEqual(config.services, ['mqtt:need']);
     assert.equal(config.homeassistant_api, true);
+    const matrix = JSON.parse(readFileSync(join(root, 'scripts/ha-versions.json'), 'utf8')) as {
+      versions: { version: string }[];
+    };
+    assert.equal(
+      config.homeassistant,
+      matrix.versions[0]?.version,
+      'the oldest HA the add-on accepts is the oldest the acceptance tests run against',
+    );
     assert.match(String(config.image), /^ghcr\.io\/[a-z0-9-]+\/camstack-addon$/);
     assert.ok(!String(config.image).includes('{arch}'), 'one multi-arch image, no {arch}');
     const map = config.map as Obj[];

@@ -10,6 +10,7 @@ import {
   samePathConf,
 } from '../../server/src/cameras/engine-plan.js';
 import type { Camera } from '../../server/src/config/load.js';
+import { assertDistinctPorts, DEFAULT_ENGINE_PORTS, HA_CORE_GO2RTC_PORTS } from '../../server/src/engines/ports.js';
 
 const ports = { mediamtxRtsp: 8554, go2rtcRtsp: 18554 };
 const opts = { ports, graceSeconds: 30 };
@@ -131,5 +132,13 @@ describe('engine plan', () => {
     assert.equal(samePathConf(want, { ...have, record: true }), false);
     assert.equal(normaliseDuration('1m30s'), 90);
     assert.equal(normaliseDuration('10s'), 10);
+  });
+});
+
+describe('default engine ports', () => {
+  it('never clash with the go2rtc Home Assistant Core runs itself (11984, 18554, 18555)', () => {
+    assertDistinctPorts(DEFAULT_ENGINE_PORTS);
+    const ours = new Set(Object.values(DEFAULT_ENGINE_PORTS));
+    for (const port of Object.values(HA_CORE_GO2RTC_PORTS)) assert.ok(!ours.has(port), `port ${port} is HA's`);
   });
 });

@@ -8,15 +8,25 @@ import {
   allDiscovery,
   CAMERA_ENTITY_KEYS,
   cameraDiscovery,
-  cameraDiscoveryTopics,
+  cameraDiscoveryTopic,
+  cameraEntityIds,
   type DiscoveryCamera,
   type DiscoveryContext,
   type DiscoveryMessage,
   HUB_ENTITY_KEYS,
   hubDiscovery,
+  hubEntityIds,
+  isOwnDeviceConfig,
+  legacyCameraTopics,
+  legacyHubTopics,
 } from '../../server/src/mqtt/discovery.js';
 import { cameraState, hubState, isOnline } from '../../server/src/mqtt/state.js';
-import { commandSubscriptions, nodeId, ownDiscoverySubscription } from '../../server/src/mqtt/topics.js';
+import {
+  commandSubscriptions,
+  deviceDiscoverySubscription,
+  legacyDiscoverySubscription,
+  nodeId,
+} from '../../server/src/mqtt/topics.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/discovery/', import.meta.url));
 
@@ -32,6 +42,9 @@ function asRecord(messages: readonly DiscoveryMessage[]): Record<string, unknown
   return Object.fromEntries(messages.map((m) => [m.topic, m.payload]));
 }
 
+type Component = Record<string, unknown> & { platform: string; unique_id: string; default_entity_id: string };
+const components = (m: DiscoveryMessage) => m.payload.components as Record<string, Component>;
+
 /** Compare with test/fixtures/discovery/<name>.json; UPDATE_FIXTURES=1 rewrites the file. */
 function matchesFixture(name: string, actual: Record<string, unknown>): void {
   const file = join(fixtures, `${name}.json`);
@@ -43,29 +56,75 @@ function matchesFixture(name: string, actual: Record<string, unknown>): void {
   assert.deepEqual(actual, expected, `differs from ${file} (UPDATE_FIXTURES=1 rewrites it after review)`);
 }
 
+/** The entity ids addon/DOCS.md promises (the public contract), for a camera `front_door`. */
+const DOCUMENTED_CAMERA_IDS = [
+  'camera.front_door',
+  'switch.front_door_recording',
+  'button.front_door_save_clip',
+  'button.front_door_snapshot',
+  'sensor.front_door_status',
+  'sensor.front_door_viewers',
+  'sensor.front_door_bitrate',
+  'sensor.front_door_fps',
+  'sensor.front_door_storage',
+  'sensor.front_door_last_clip',
+  'binary_sensor.front_door_online',
+];
+const DOCUMENTED_HUB_IDS = [
+  'sensor.camstack_engines',
+  'sensor.camstack_storage_used',
+  'sensor.camstack_storage_free',
+  'sensor.camstack_recordings',
+  'sensor.camstack_version',
+];
+
 describe('MQTT discovery payloads', () => {
   it('match the reviewed fixtures: hub and two cameras', () => {
-    matchesFixture('hub', asRecord(hubDiscovery(ctx)));
-    for (const camera of FIXTURE_CAMERAS) matchesFixture(camera.id, asRecord(cameraDiscovery(ctx, camera)));
+    matchesFixture('hub', asRecord([hubDiscovery(ctx)]));
+    for (const camera of FIXTURE_CAMERAS) matchesFixture(camera.id, asRecord([cameraDiscovery(ctx, camera)]));
   });
 
-  it('use per-entity topics <prefix>/<component>/<node>/<object>/config with valid ids', () => {
+  it('use one device topic per camera and one for the hub, with unique ids throughout', () => {
     const all = allDiscovery(ctx, FIXTURE_CAMERAS);
-    assert.equal(all.length, HUB_ENTITY_KEYS.length + FIXTURE_CAMERAS.length * CAMERA_ENTITY_KEYS.length);
-    for (const m of all) {
-      assert.match(
-        m.topic,
-        /^homeassistant\/(camera|switch|button|sensor|binary_sensor)\/camstack\/[A-Za-z0-9_-]+\/config$/,
-      );
+    assert.deepEqual(
+      all.map((m) => m.topic),
+      [
+        'homeassistant/device/camstack/config',
+        'homeassistant/device/camstack_front_door/config',
+        'homeassistant/device/camstack_garden/config',
+      ],
+    );
+    const comps = all.flatMap((m) => Object.values(components(m)));
+    assert.equal(comps.length, HUB_ENTITY_KEYS.length + FIXTURE_CAMERAS.length * CAMERA_ENTITY_KEYS.length);
+    assert.equal(new Set(comps.map((c) => c.unique_id)).size, comps.length, 'unique_ids are unique');
+    assert.equal(new Set(comps.map((c) => c.default_entity_id)).size, comps.length, 'entity ids are unique');
+    for (const c of comps) {
+      assert.equal(c.default_entity_id.split('.')[0], c.platform, 'the entity id is in the platform’s domain');
+      // HA 2025.1–2025.9 know only object_id; newer HA prefer default_entity_id when both are there.
+      assert.equal(`${c.platform}.${String(c.object_id)}`, c.default_entity_id, 'object_id says the same');
     }
-    assert.equal(new Set(all.map((m) => m.topic)).size, all.length, 'topics are unique');
-    const uniqueIds = all.map((m) => m.payload.unique_id);
-    assert.equal(new Set(uniqueIds).size, all.length, 'unique_ids are unique');
-    const objectIds = all.map((m) => m.payload.object_id);
-    assert.equal(new Set(objectIds).size, all.length, 'object_ids (entity ids) are unique');
   });
 
-  it('never send model_id or any device key HA 2024.3 rejects; always send origin and availability', () => {
+  it('give exactly the documented entity ids (the public contract)', () => {
+    assert.deepEqual(cameraEntityIds('front_door'), DOCUMENTED_CAMERA_IDS);
+    assert.deepEqual(hubEntityIds(ctx), DOCUMENTED_HUB_IDS);
+    const front = cameraDiscovery(ctx, FIXTURE_CAMERAS[0] as DiscoveryCamera);
+    assert.deepEqual(
+      Object.values(components(front)).map((c) => c.default_entity_id),
+      DOCUMENTED_CAMERA_IDS,
+    );
+    assert.deepEqual(
+      Object.values(components(hubDiscovery(ctx))).map((c) => c.default_entity_id),
+      DOCUMENTED_HUB_IDS,
+    );
+    const docs = readFileSync(fileURLToPath(new URL('../../addon/DOCS.md', import.meta.url)), 'utf8');
+    for (const id of [...DOCUMENTED_CAMERA_IDS, ...DOCUMENTED_HUB_IDS]) {
+      const pattern = id.replace('front_door', '<id>');
+      assert.ok(docs.includes(`\`${pattern}\``), `addon/DOCS.md lists \`${pattern}\``);
+    }
+  });
+
+  it('never send model_id or an unknown device key; always send origin and availability', () => {
     const allowed = new Set([
       'identifiers',
       'connections',
@@ -82,48 +141,72 @@ describe('MQTT discovery payloads', () => {
     for (const m of allDiscovery(ctx, FIXTURE_CAMERAS)) {
       const device = m.payload.device as Record<string, unknown>;
       for (const key of Object.keys(device)) assert.ok(allowed.has(key), `${m.topic}: device.${key}`);
-      assert.ok(!('model_id' in device) && !('mdl_id' in device));
       assert.deepEqual(m.payload.origin, { name: 'Camstack', sw_version: FIXTURE_VERSION });
       assert.equal(m.payload.availability_topic, 'camstack/status');
     }
   });
 
   it('link every camera device to the hub device', () => {
-    const hubId = (hubDiscovery(ctx)[0]?.payload.device as { identifiers: string[] } | undefined)?.identifiers[0];
+    const hubId = (hubDiscovery(ctx).payload.device as { identifiers: string[] }).identifiers[0];
     assert.equal(hubId, 'camstack');
-    for (const m of cameraDiscovery(ctx, FIXTURE_CAMERAS[0] as DiscoveryCamera)) {
-      const device = m.payload.device as { identifiers: string[]; via_device: string; name: string };
-      assert.deepEqual(device.identifiers, ['camstack_front_door']);
-      assert.equal(device.via_device, hubId);
-      assert.equal(device.name, 'Front door');
-    }
+    const device = cameraDiscovery(ctx, FIXTURE_CAMERAS[0] as DiscoveryCamera).payload.device as {
+      identifiers: string[];
+      via_device: string;
+      name: string;
+    };
+    assert.deepEqual(device.identifiers, ['camstack_front_door']);
+    assert.equal(device.via_device, hubId);
+    assert.equal(device.name, 'Front door');
   });
 
   it('names read well to Assist: the device name plus the entity name', () => {
-    const names = Object.fromEntries(
-      cameraDiscovery(ctx, FIXTURE_CAMERAS[0] as DiscoveryCamera).map((m) => [m.payload.object_id, m.payload.name]),
-    );
-    assert.equal(names.front_door, null, 'the camera entity is the device itself: "Front door"');
-    assert.equal(names.front_door_save_clip, 'Save clip');
-    assert.equal(names.front_door_recording, 'Recording');
-    assert.equal(names.front_door_snapshot, 'Save snapshot');
+    const c = components(cameraDiscovery(ctx, FIXTURE_CAMERAS[0] as DiscoveryCamera));
+    assert.equal(c.camera?.name, null, 'the camera entity is the device itself: "Front door"');
+    assert.equal(c.save_clip?.name, 'Save clip');
+    assert.equal(c.recording?.name, 'Recording');
+    assert.equal(c.snapshot?.name, 'Save snapshot');
   });
 
   it('keep every id and topic when a camera is renamed; only names change', () => {
+    const ids = (m: DiscoveryMessage) => [
+      m.topic,
+      ...Object.values(components(m)).map((c) => [c.unique_id, c.default_entity_id]),
+    ];
     const before = cameraDiscovery(ctx, { id: 'front_door', name: 'Front door', sourceType: 'rtsp' });
     const after = cameraDiscovery(ctx, { id: 'front_door', name: 'Porch', sourceType: 'rtsp' });
-    assert.deepEqual(
-      after.map((m) => [m.topic, m.payload.unique_id, m.payload.object_id]),
-      before.map((m) => [m.topic, m.payload.unique_id, m.payload.object_id]),
-    );
-    assert.equal((after[0]?.payload.device as { name: string } | undefined)?.name, 'Porch');
+    assert.deepEqual(ids(after), ids(before));
+    assert.equal((after.payload.device as { name: string }).name, 'Porch');
   });
 
-  it('list the topics to clear when a camera is removed', () => {
-    assert.deepEqual(
-      cameraDiscoveryTopics(ctx, 'garden'),
-      cameraDiscovery(ctx, FIXTURE_CAMERAS[1] as DiscoveryCamera).map((m) => m.topic),
+  it('name the device topic to clear when a camera is removed', () => {
+    assert.equal(
+      cameraDiscoveryTopic(ctx, 'garden'),
+      cameraDiscovery(ctx, FIXTURE_CAMERAS[1] as DiscoveryCamera).topic,
     );
+  });
+
+  it('know the per-entity topics of Camstack before 0.2, to migrate them', () => {
+    assert.deepEqual(legacyHubTopics(ctx).slice(0, 2), [
+      'homeassistant/sensor/camstack/engines/config',
+      'homeassistant/sensor/camstack/storage_used/config',
+    ]);
+    const cam = legacyCameraTopics(ctx, 'front_door');
+    assert.equal(cam.length, CAMERA_ENTITY_KEYS.length);
+    assert.equal(cam[0], 'homeassistant/camera/camstack/front_door_camera/config');
+    assert.equal(legacyDiscoverySubscription(ctx), 'homeassistant/+/camstack/+/config');
+    assert.equal(deviceDiscoverySubscription(ctx), 'homeassistant/device/+/config');
+  });
+
+  it('tell our device configs from another Camstack’s by their payload', () => {
+    const own = cameraDiscovery(ctx, FIXTURE_CAMERAS[0] as DiscoveryCamera).payload;
+    assert.ok(isOwnDeviceConfig(ctx, own));
+    assert.ok(isOwnDeviceConfig(ctx, hubDiscovery(ctx).payload));
+    const other = cameraDiscovery({ ...ctx, topicPrefix: 'camstack_2' }, FIXTURE_CAMERAS[0] as DiscoveryCamera);
+    assert.ok(!isOwnDeviceConfig(ctx, other.payload), 'camstack_2 is another Camstack');
+    assert.ok(!isOwnDeviceConfig(ctx, hubDiscovery({ ...ctx, topicPrefix: 'camstack_2' }).payload));
+    assert.ok(!isOwnDeviceConfig(ctx, { dev: { ids: 'zigbee_1' } }));
+    assert.ok(!isOwnDeviceConfig(ctx, null));
+    assert.ok(isOwnDeviceConfig(ctx, { dev: { ids: ['x'], via_device: 'camstack' } }), 'abbreviated keys');
   });
 
   it('derive the node id from the topic prefix, so two Camstacks do not collide', () => {
@@ -132,9 +215,8 @@ describe('MQTT discovery payloads', () => {
       { ...ctx, topicPrefix: 'home/cams' },
       { id: 'front_door', name: 'F', sourceType: 'rtsp' },
     );
-    assert.ok(other.every((m) => m.topic.includes('/home_cams/')));
-    assert.ok(other.every((m) => String(m.payload.unique_id).startsWith('home_cams_front_door_')));
-    assert.equal(ownDiscoverySubscription(ctx), 'homeassistant/+/camstack/+/config');
+    assert.equal(other.topic, 'homeassistant/device/home_cams_front_door/config');
+    assert.ok(Object.values(components(other)).every((c) => c.unique_id.startsWith('home_cams_front_door_')));
   });
 });
 

@@ -15,10 +15,16 @@ export interface EnginePorts {
   mediamtxPlayback: number;
 }
 
-/** Defaults chosen so the two engines never collide (both default RTSP to 8554 upstream). */
+/**
+ * Defaults chosen so the two engines never collide (both default RTSP to 8554 upstream), and
+ * never collide with the go2rtc Home Assistant Core runs itself since 2024.11 (API 11984, RTSP
+ * 127.0.0.1:18554, WebRTC 18555): on one host (no add-on network namespace) both can run.
+ */
+export const HA_CORE_GO2RTC_PORTS = Object.freeze({ api: 11984, rtsp: 18554, webrtc: 18555 });
+
 export const DEFAULT_ENGINE_PORTS: Readonly<EnginePorts> = Object.freeze({
-  go2rtcApi: 11984,
-  go2rtcRtsp: 18554,
+  go2rtcApi: 21984,
+  go2rtcRtsp: 28554,
   webrtc: 8555,
   mediamtxApi: 9997,
   mediamtxRtsp: 8554,

@@ -64,6 +64,8 @@ export class HomeAssistantIntegration {
     const birthMax = envMs(env, 'CAMSTACK_MQTT_BIRTH_DELAY_MS');
     const reconnectMin = envMs(env, 'CAMSTACK_MQTT_RECONNECT_MS');
     const storageInterval = envMs(env, 'CAMSTACK_MQTT_STORAGE_MS');
+    const discoveryCollect = envMs(env, 'CAMSTACK_MQTT_DISCOVERY_COLLECT_MS');
+    const migrationStep = envMs(env, 'CAMSTACK_MQTT_MIGRATION_STEP_MS');
     this.mqtt = new MqttBridge({
       options: config.mqtt,
       supervisor: deps.supervisor,
@@ -84,6 +86,8 @@ export class HomeAssistantIntegration {
         ...(birthMax !== undefined ? { birthDelayMs: [Math.min(birthMax, 1000), birthMax] } : {}),
         ...(reconnectMin !== undefined ? { reconnectMinMs: reconnectMin, reconnectMaxMs: reconnectMin * 8 } : {}),
         ...(storageInterval !== undefined ? { storageIntervalMs: storageInterval } : {}),
+        ...(discoveryCollect !== undefined ? { discoveryCollectMs: discoveryCollect } : {}),
+        ...(migrationStep !== undefined ? { migrationStepMs: migrationStep } : {}),
       },
     });
     const hassRetry = envMs(env, 'CAMSTACK_HA_RETRY_MS');
@@ -117,6 +121,7 @@ export class HomeAssistantIntegration {
         target,
         command: (message) => this.hass.command(message),
         cameras: d.cameras,
+        status: (id) => d.status.get(id),
         urls: {
           stream: (id) => rtspUrl(host, d.rtsp.port, id, d.rtsp.reader),
           still: (id) =>
@@ -142,6 +147,9 @@ export class HomeAssistantIntegration {
   }
 
   health(): IntegrationsHealth {
-    return { mqtt: this.mqtt.health(), homeAssistant: this.hass.health() };
+    return {
+      mqtt: this.mqtt.health(),
+      homeAssistant: { ...this.hass.health(), ...(this.live ? { liveCameras: this.live.health() } : {}) },
+    };
   }
 }

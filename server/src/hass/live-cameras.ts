@@ -9,12 +9,19 @@
  * remembers the URLs each entry was made with: when they change (host, port, credentials) the
  * entry is made again. Renaming a camera renames its entry and entity; removing it (or turning
  * the option off) deletes the entry. Changes run one at a time.
+ *
+ * The flow's forms are filled from the `data_schema` HA returns (flow-form.ts): since 2025 the
+ * Generic Camera's `user` step takes `rtsp_transport`, `authentication`, `framerate` and
+ * `verify_ssl` inside an `advanced` section. When HA changes the form again, the step fails with
+ * HA's own message, which goes to the log and to `health().reason` (GET /api/health).
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { CameraStatus } from '../cameras/status.js';
 import type { Camera } from '../config/load.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
+import { type FormField, fillFormDetailed } from './flow-form.js';
 import type { HassTarget } from './websocket.js';
 
 const MARKER_RE = /\[camstack:([a-z0-9_]{1,64})\]$/;
@@ -27,6 +34,11 @@ class StillImageError extends Error {
     super(`still image URL rejected: ${code}`);
     this.code = code;
   }
+}
+
+/** A camera HA's Generic Camera flow can open right now (on-demand idle, or already streaming). */
+function isReady(status: CameraStatus | null | undefined): boolean {
+  return status?.state === 'idle' || status?.state === 'streaming';
 }
 
 export function liveTitle(camera: Pick<Camera, 'id' | 'name'>): string {
@@ -52,7 +64,10 @@ interface FlowResult {
   type: string;
   flow_id: string;
   step_id?: string;
+  data_schema?: FormField[];
   errors?: Record<string, string> | null;
+  /** HA's flow API answers 400 with a message for input the form refuses. */
+  message?: string;
   result?: { entry_id: string } | ConfigEntry;
   reason?: string;
 }
@@ -76,6 +91,12 @@ export interface LiveCamerasDeps {
   /** A websocket command on the HA connection (entity registry, entry title). */
   command: <T>(message: { type: string; [key: string]: unknown }) => Promise<T>;
   cameras: { list(): Camera[] };
+  /**
+   * The camera's status: an entry is only created while it can be streamed (`idle` or
+   * `streaming`), because HA's flow opens the stream and logs an error for each failed try.
+   * Without it every camera counts as ready.
+   */
+  status?: (cameraId: string) => CameraStatus | undefined;
   urls: LiveCameraUrls;
   stateFile: string;
   bus: EventBus;
@@ -83,10 +104,19 @@ export interface LiveCamerasDeps {
   fetch?: typeof fetch;
 }
 
+export interface LiveCamerasHealth {
+  state: 'pending' | 'ok' | 'error' | 'disabled';
+  /** What went wrong, with Home Assistant's own message when it refused something. */
+  reason: string | null;
+}
+
 export class LiveCameras {
   readonly #d: LiveCamerasDeps;
   readonly #log: Logger;
+  #health: LiveCamerasHealth;
   #queue: Promise<void> = Promise.resolve();
+  /** Cameras left without an entry because they were not ready at the last sync. */
+  readonly #waiting = new Set<string>();
   #pending = false;
   readonly #offBus: (() => void)[] = [];
   /** Resolves after the sync that was running or queued when it was asked for. */
@@ -95,6 +125,11 @@ export class LiveCameras {
   constructor(deps: LiveCamerasDeps) {
     this.#d = deps;
     this.#log = deps.logger.child({ component: 'ha-live-cameras' });
+    this.#health = deps.enabled ? { state: 'pending', reason: null } : { state: 'disabled', reason: null };
+  }
+
+  health(): LiveCamerasHealth {
+    return { ...this.#health };
   }
 
   start(): void {
@@ -103,6 +138,14 @@ export class LiveCameras {
       this.#d.bus.on('camera.added', again, 'hass-live-cameras'),
       this.#d.bus.on('camera.updated', again, 'hass-live-cameras'),
       this.#d.bus.on('camera.removed', again, 'hass-live-cameras'),
+      // A camera that was not ready (engines starting, camera just added) gets its entry now.
+      this.#d.bus.on(
+        'camera.status',
+        ({ status, previous }) => {
+          if (isReady(status) && !isReady(previous) && this.#waiting.has(status.id)) void this.sync();
+        },
+        'hass-live-cameras',
+      ),
     );
   }
 
@@ -118,8 +161,11 @@ export class LiveCameras {
       this.#pending = false;
       try {
         await this.#syncOnce();
+        this.#health = this.#d.enabled ? { state: 'ok', reason: null } : { state: 'disabled', reason: null };
       } catch (err) {
-        this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'syncing HA live cameras failed');
+        const message = err instanceof Error ? err.message : String(err);
+        this.#health = { state: 'error', reason: message };
+        this.#log.warn({ err: message }, `syncing HA live cameras failed: ${message}`);
       }
     });
     return this.lastSync;
@@ -186,6 +232,7 @@ export class LiveCameras {
       ours.delete(id);
     }
 
+    this.#waiting.clear();
     for (const camera of wanted) {
       const stream = this.#d.urls.stream(camera.id);
       const still = this.#d.urls.still(camera.id);
@@ -200,6 +247,15 @@ export class LiveCameras {
         entries = [];
       }
       if (entries.length === 0) {
+        const status = this.#d.status?.(camera.id);
+        if (this.#d.status && !isReady(status)) {
+          this.#waiting.add(camera.id);
+          this.#log.debug(
+            { camera: camera.id, state: status?.state },
+            'the live camera waits until the camera can be streamed',
+          );
+          continue;
+        }
         const entryId = await this.#create(camera, stream, still);
         state[camera.id] = { entryId, stream, still };
       } else if (keep) {
@@ -209,7 +265,13 @@ export class LiveCameras {
     }
     for (const id of Object.keys(state)) if (!wantedIds.has(id)) delete state[id];
     await this.#writeState(state);
-    this.#log.info({ cameras: Object.keys(state) }, 'HA live cameras in sync');
+    const waiting = [...this.#waiting];
+    this.#log.info(
+      { cameras: Object.keys(state), ...(waiting.length ? { waiting } : {}) },
+      waiting.length
+        ? `HA live cameras in sync; waiting for ${waiting.join(', ')} to be ready`
+        : 'HA live cameras in sync',
+    );
   }
 
   async #delete(entry: ConfigEntry, why: string): Promise<void> {
@@ -238,7 +300,7 @@ export class LiveCameras {
       handler: 'generic',
       show_advanced_options: false,
     });
-    for (let i = 0; i < 4 && r.body?.type === 'form'; i++) {
+    for (let i = 0; i < 4 && r.status === 200 && r.body?.type === 'form'; i++) {
       const flowId = r.body.flow_id;
       const step = r.body.step_id;
       const errors = r.body.errors ?? {};
@@ -249,7 +311,7 @@ export class LiveCameras {
         }
         throw new Error(`Home Assistant rejected the live camera "${camera.id}": ${JSON.stringify(errors)}`);
       }
-      const data =
+      const values =
         step === 'user'
           ? {
               ...(still !== null ? { still_image_url: still } : {}),
@@ -259,11 +321,28 @@ export class LiveCameras {
               framerate: 2,
               verify_ssl: false,
             }
-          : step === 'user_confirm_still'
+          : step === 'user_confirm_still' || step === 'user_confirm'
             ? { confirmed_ok: true }
             : null;
-      if (data === null) throw new Error(`unexpected generic flow step ${String(step)}`);
-      r = await this.#rest<FlowResult>('POST', `/config/config_entries/flow/${flowId}`, data);
+      if (values === null) {
+        await this.#rest('DELETE', `/config/config_entries/flow/${flowId}`).catch(() => undefined);
+        throw new Error(`the Generic Camera flow asked for an unknown step "${String(step)}"`);
+      }
+      const form = fillFormDetailed(r.body.data_schema ?? [], values);
+      if (form.unmatched.length || form.missing.length) {
+        this.#log.warn(
+          { camera: camera.id, step, unmatched: form.unmatched, missing: form.missing },
+          'Home Assistant’s Generic Camera form differs from what Camstack knows; sending it anyway',
+        );
+      }
+      r = await this.#rest<FlowResult>('POST', `/config/config_entries/flow/${flowId}`, form.data);
+      if (r.status !== 200) {
+        await this.#rest('DELETE', `/config/config_entries/flow/${flowId}`).catch(() => undefined);
+        const why = typeof r.body === 'object' && r.body?.message ? r.body.message : JSON.stringify(r.body);
+        throw new Error(
+          `Home Assistant refused the live camera "${camera.id}" (Generic Camera step "${String(step)}"): ${why}`,
+        );
+      }
     }
     if (r.body?.type !== 'create_entry' || !r.body.result) {
       throw new Error(`the generic camera flow for "${camera.id}" ended with ${JSON.stringify(r.body)}`);
@@ -277,12 +356,22 @@ export class LiveCameras {
   /** Entry title (our marker) and the entity's id and name. */
   async #rename(entryId: string, camera: Camera): Promise<void> {
     await this.#d.command({ type: 'config_entries/update', entry_id: entryId, title: liveTitle(camera) });
-    const entities = await this.#d.command<{ entity_id: string; config_entry_id: string | null }[]>({
-      type: 'config/entity_registry/list',
-    });
+    const entities = await this.#d.command<
+      { entity_id: string; config_entry_id: string | null; device_id?: string | null }[]
+    >({ type: 'config/entity_registry/list' });
     const entity = entities.find((e) => e.config_entry_id === entryId);
     if (!entity) return;
     const wantedId = liveEntityId(camera.id);
+    // Generic Camera entities sit on a device named after the stream's host (`127_0_0_1`), which
+    // HA 2026.x puts in front of the entity's friendly name: call the device "Camstack" instead
+    // ("Camstack Front door live"; older HA shows the entity name alone).
+    if (typeof entity.device_id === 'string') {
+      await this.#d.command({
+        type: 'config/device_registry/update',
+        device_id: entity.device_id,
+        name_by_user: 'Camstack',
+      });
+    }
     await this.#d.command({
       type: 'config/entity_registry/update',
       entity_id: entity.entity_id,

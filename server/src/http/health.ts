@@ -35,6 +35,13 @@ export const HomeAssistantHealthSchema = Type.Object({
   state: ConnectionState,
   reason: Type.Union([Type.String(), Type.Null()]),
   url: Type.Union([Type.String(), Type.Null()]),
+  /** `ha_live_cameras`: the last sync with HA's Generic Camera entries (HA's own message on failure). */
+  liveCameras: Type.Optional(
+    Type.Object({
+      state: Type.Union([Type.Literal('pending'), Type.Literal('ok'), Type.Literal('error'), Type.Literal('disabled')]),
+      reason: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
 });
 
 export type MqttHealthReport = Type.Static<typeof MqttHealthSchema>;

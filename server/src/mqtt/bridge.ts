@@ -11,8 +11,13 @@
  *   asked for again on every attempt (the Mosquitto add-on may come up later, or change them).
  * - HA's birth message (`homeassistant/status` = `online`) → after a short random delay, every
  *   discovery config, state and picture is published again.
- * - Stale configs (a camera removed while Camstack was down) are cleared: any retained config
- *   under our node id that is not one of ours any more gets an empty retained payload.
+ * - Device-based discovery: one retained config per camera and one for the hub. Stale ones (a
+ *   camera removed while Camstack was down) are cleared: a retained device config of ours that
+ *   is not wanted any more gets an empty retained payload, which removes the device in HA.
+ * - Per-entity configs of Camstack before 0.2, found retained on the broker, are migrated the way
+ *   HA documents it: `{"migrate_discovery": true}` on each old topic (HA unloads the entity but
+ *   keeps its registry entry and entity id), then an empty payload, then the device configs
+ *   (same unique ids: HA picks up the same entity ids, no duplicates, no orphans).
  * - A command with an unexpected payload, an unknown camera or the retain flag is logged and
  *   ignored. Service errors are logged; the entity's state is republished so HA shows the truth.
  */
@@ -28,7 +33,16 @@ import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
 import { type BrokerSettings, resolveBroker } from './broker.js';
 import { type Command, parseCommand } from './commands.js';
-import { allDiscovery, cameraDiscovery, cameraDiscoveryTopics, type DiscoveryContext } from './discovery.js';
+import {
+  allDiscovery,
+  cameraDiscovery,
+  cameraDiscoveryTopic,
+  type DiscoveryContext,
+  isOwnDeviceConfig,
+  legacyCameraTopics,
+  legacyHubTopics,
+  MIGRATE_DISCOVERY_PAYLOAD,
+} from './discovery.js';
 import { cameraState, hubState } from './state.js';
 import type { StorageSource } from './storage.js';
 import {
@@ -36,9 +50,11 @@ import {
   cameraImageTopic,
   cameraStateTopic,
   commandSubscriptions,
+  deviceDiscoverySubscription,
   haStatusTopic,
   hubStateTopic,
-  ownDiscoverySubscription,
+  legacyDiscoverySubscription,
+  nodeId,
 } from './topics.js';
 
 export type MqttState = 'connected' | 'connecting' | 'disabled' | 'error';
@@ -81,6 +97,10 @@ export interface MqttBridgeTiming {
   reconnectMaxMs?: number;
   /** Storage rescan period. Default 60 s. */
   storageIntervalMs?: number;
+  /** How long to collect retained discovery configs after subscribing. Default 1000 ms. */
+  discoveryCollectMs?: number;
+  /** Pause between the steps of migrating per-entity configs (HA must process each). Default 1500 ms. */
+  migrationStepMs?: number;
 }
 
 export interface MqttBridgeDeps {
@@ -133,6 +153,14 @@ export class MqttBridge {
   #storageSoonTimer: NodeJS.Timeout | null = null;
   /** Cameras as discovered, to notice what changed on camera.updated. */
   readonly #discovered = new Map<string, string>();
+  /** Retained per-entity configs (Camstack before 0.2) seen on this connection, not migrated yet. */
+  readonly #legacy = new Set<string>();
+  /**
+   * Discovery publishing runs one sequence at a time (connect, HA's birth): a device config sent
+   * between a migration's steps would reach HA before it forgot the old topic.
+   */
+  #discoveryChain: Promise<void> = Promise.resolve();
+  #migrating = false;
 
   constructor(deps: MqttBridgeDeps) {
     this.#d = deps;
@@ -313,12 +341,25 @@ export class MqttBridge {
     this.#lastState.clear();
     this.#lastImage.clear();
     this.#imageFailedAt.clear();
+    this.#legacy.clear();
     try {
       await client.subscribeAsync(
-        [haStatusTopic(this.#ctx), ownDiscoverySubscription(this.#ctx), ...commandSubscriptions(this.#ctx)],
+        [
+          haStatusTopic(this.#ctx),
+          legacyDiscoverySubscription(this.#ctx),
+          deviceDiscoverySubscription(this.#ctx),
+          ...commandSubscriptions(this.#ctx),
+        ],
         { qos: 1 },
       );
-      await this.#publishEverything(client);
+      // The broker sends the retained configs right after subscribing: old per-entity ones must be
+      // migrated before the device configs go out (HA would otherwise see each unique id twice).
+      await sleep(this.#d.timing?.discoveryCollectMs ?? 1000);
+      if (this.#client !== client) return;
+      await this.#serialDiscovery(async () => {
+        await this.#migrateLegacy(client);
+        await this.#publishEverything(client);
+      });
       await client.publishAsync(availabilityTopic(this.#ctx), 'online', QOS1);
     } catch (err) {
       if (this.#client === client) this.#log.warn({ err: errorMessage(err) }, 'MQTT: publishing after connect failed');
@@ -338,6 +379,54 @@ export class MqttBridge {
     this.#lastState.clear();
     this.#publishHub();
     for (const c of cameras) this.#publishCameraState(c.id);
+  }
+
+  /**
+   * Per-entity configs of Camstack before 0.2 → device-based discovery, as HA documents it:
+   * `{"migrate_discovery": true}` on every old topic (HA unloads each entity, keeps its registry
+   * entry), then an empty retained payload (HA forgets the old topic), then the caller publishes
+   * the device configs with the same unique ids (HA reuses the entity ids).
+   */
+  async #migrateLegacy(client: MqttClient): Promise<void> {
+    const all = [...this.#legacy];
+    if (all.length === 0) return;
+    this.#legacy.clear();
+    // Only entities we still publish migrate; the rest (a camera removed meanwhile) are just
+    // cleared, so HA deletes them instead of keeping orphaned registry entries.
+    const current = new Set([
+      ...legacyHubTopics(this.#ctx),
+      ...this.#d.cameras.list().flatMap((c) => legacyCameraTopics(this.#ctx, c.id)),
+    ]);
+    const topics = all.filter((t) => current.has(t));
+    const stale = all.filter((t) => !current.has(t));
+    for (const t of stale) {
+      this.#log.info({ topic: t }, 'MQTT: clearing a stale discovery config');
+      await client.publishAsync(t, '', QOS1);
+    }
+    if (topics.length === 0) return;
+    const step = this.#d.timing?.migrationStepMs ?? 1500;
+    this.#log.info(
+      { configs: topics.length },
+      `MQTT: migrating ${topics.length} per-entity discovery configs to device-based discovery`,
+    );
+    const migrate = JSON.stringify(MIGRATE_DISCOVERY_PAYLOAD);
+    this.#migrating = true;
+    try {
+      // Not retained: HA acts on it at once; a HA that is down meanwhile just finds the device
+      // configs (same unique ids) and keeps its entities.
+      await Promise.all(topics.map((t) => client.publishAsync(t, migrate, { qos: 1, retain: false })));
+      await sleep(step);
+      await Promise.all(topics.map((t) => client.publishAsync(t, '', QOS1)));
+      await sleep(step);
+    } finally {
+      this.#migrating = false;
+    }
+  }
+
+  #serialDiscovery(run: () => Promise<void>): Promise<void> {
+    const next = this.#discoveryChain.then(run, run);
+    this.#discoveryChain = next.catch(() => undefined);
+    return next;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -365,7 +454,11 @@ export class MqttBridge {
       this.#birthTimer = null;
       const client = this.#client;
       if (!client?.connected) return;
-      this.#publishEverything(client)
+      // Per-entity configs that arrived after the first discovery went out migrate now.
+      this.#serialDiscovery(async () => {
+        await this.#migrateLegacy(client);
+        await this.#publishEverything(client);
+      })
         .then(() => client.publishAsync(availabilityTopic(this.#ctx), 'online', QOS1))
         .then(() => this.#publishAllImages({ cachedOnly: false }))
         .catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'MQTT: republishing failed'));
@@ -373,11 +466,28 @@ export class MqttBridge {
     this.#birthTimer.unref();
   }
 
-  /** A retained config under our node id that we no longer publish: clear it. */
+  /**
+   * A retained discovery config. Ours per entity (Camstack before 0.2): migrate it. A device config
+   * of ours that we no longer publish (a camera removed while Camstack was down): clear it.
+   */
   #onOwnDiscovery(topic: string, payload: Buffer, packet: IPublishPacket): void {
     if (!packet.retain || payload.length === 0) return;
+    const devicePrefix = `${this.#ctx.discoveryPrefix}/device/`;
+    if (!topic.startsWith(devicePrefix)) {
+      if (!topic.includes(`/${nodeId(this.#ctx.topicPrefix)}/`)) return;
+      // Retained messages only arrive right after subscribing, before the first discovery.
+      this.#legacy.add(topic);
+      return;
+    }
     const wanted = new Set(allDiscovery(this.#ctx, this.#d.cameras.list()).map((m) => m.topic));
     if (wanted.has(topic)) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return; // not ours to judge
+    }
+    if (!isOwnDeviceConfig(this.#ctx, parsed)) return;
     this.#log.info({ topic }, 'MQTT: clearing a stale discovery config');
     this.#client?.publish(topic, '', QOS1);
   }
@@ -441,9 +551,11 @@ export class MqttBridge {
     if (!client?.connected) return;
     const key = discoveryKey(camera);
     const isNew = !this.#discovered.has(camera.id);
-    if (this.#discovered.get(camera.id) !== key) {
+    // During a migration the device configs follow it (all of them, this camera's too).
+    if (this.#discovered.get(camera.id) !== key && !this.#migrating) {
       this.#discovered.set(camera.id, key);
-      for (const m of cameraDiscovery(this.#ctx, camera)) client.publish(m.topic, JSON.stringify(m.payload), QOS1);
+      const m = cameraDiscovery(this.#ctx, camera);
+      client.publish(m.topic, JSON.stringify(m.payload), QOS1);
     }
     this.#publishCameraState(camera.id);
     this.#publishHub();
@@ -459,7 +571,8 @@ export class MqttBridge {
     this.#lastState.delete(cameraStateTopic(this.#ctx, id));
     const client = this.#client;
     if (!client?.connected) return; // stale configs are cleared on the next connect
-    for (const topic of cameraDiscoveryTopics(this.#ctx, id)) client.publish(topic, '', QOS1);
+    // An empty device config: HA removes the device and every entity on it.
+    client.publish(cameraDiscoveryTopic(this.#ctx, id), '', QOS1);
     client.publish(cameraStateTopic(this.#ctx, id), '', QOS1);
     client.publish(cameraImageTopic(this.#ctx, id), '', QOS1);
     this.#publishHub();
@@ -596,6 +709,10 @@ export class MqttBridge {
       this.#imageInFlight.delete(id);
     }
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** What a camera's discovery depends on: a change republishes its configs. */

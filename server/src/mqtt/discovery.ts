@@ -2,14 +2,24 @@
  * Home Assistant MQTT discovery payloads (pure): one HA device per camera plus one "Camstack"
  * hub device the cameras hang off (`via_device`).
  *
- * Per-entity topics (`<prefix>/<component>/<node>/<object>/config`), which every HA since 2022
- * understands; device-based discovery needs HA ≥ 2024.12 and is not used. The `device` block
- * never carries `model_id`: HA before ≈2024.8 rejects the whole config for an unknown device key.
+ * Device-based discovery (HA ≥ 2024.11; Camstack supports HA ≥ 2025.1): one retained
+ * `<prefix>/device/<device id>/config` per camera and one for the hub, each carrying `device`,
+ * `origin` and every entity under `components`. An empty retained payload on that topic removes
+ * the device and all its entities. The `device` block never carries `model_id`.
  *
- * Ids: a camera's device is `<node>_<camera id>`, its entities `<node>_<camera id>_<key>`; the
- * hub's device is `<node>` and its entities `<node>_<key>` (hub keys are never `<id>_<camera
- * key>`). `object_id` fixes the entity ids (`camera.front_door`, `switch.front_door_recording`),
- * so renaming a camera renames its device and friendly names but keeps every id.
+ * Ids: a camera's device is `<node>_<camera id>`, its entities' unique ids `<node>_<camera id>_<key>`;
+ * the hub's device is `<node>` and its entities `<node>_<key>`. Entity ids are a public contract
+ * (addon/DOCS.md lists them), the same on every supported HA: `default_entity_id` fixes them on
+ * HA ≥ 2025.10 (`camera.front_door`, `switch.front_door_recording`); `object_id` says the same
+ * for HA 2025.1–2025.9, which know nothing else. HA 2025.10–2026.3 use `default_entity_id` when
+ * both are there and warn only about an `object_id` alone; HA ≥ 2026.4 drops `object_id` (unknown
+ * keys are removed from discovery configs). Renaming a camera renames its device and friendly
+ * names but keeps every id.
+ *
+ * Camstack before 0.2 published one retained config per entity
+ * (`<prefix>/<component>/<node>/<object id>/config`); legacyDiscoveryTopic() names those so the
+ * bridge can migrate them (`{"migrate_discovery": true}`, then an empty payload) without HA
+ * deleting the entities or their ids.
  */
 import type { Camera } from '../config/load.js';
 import {
@@ -17,6 +27,7 @@ import {
   cameraImageTopic,
   cameraStateTopic,
   clipSaveTopic,
+  deviceDiscoveryTopic,
   discoveryTopic,
   hubStateTopic,
   nodeId,
@@ -271,46 +282,112 @@ function hubEntityConfig(ctx: DiscoveryContext, key: HubEntityKey): DiscoveryPay
   }
 }
 
-/** Every discovery message of one camera (11 entities). */
-export function cameraDiscovery(ctx: DiscoveryContext, camera: DiscoveryCamera): DiscoveryMessage[] {
-  const device = cameraDevice(ctx, camera);
+/** The entity id a camera entity has on every supported HA version (the documented contract). */
+export function cameraEntityId(cameraId: string, key: CameraEntityKey): string {
+  return key === 'camera' ? `camera.${cameraId}` : `${COMPONENT[key]}.${cameraId}_${key}`;
+}
+
+/** The entity id a hub entity has on every supported HA version (the documented contract). */
+export function hubEntityId(ctx: TopicContext, key: HubEntityKey): string {
+  return `${COMPONENT[key]}.${hubDeviceId(ctx)}_${key}`;
+}
+
+/** `sensor.front_door_fps` → `front_door_fps` (what HA before 2025.10 takes as `object_id`). */
+function objectId(entityId: string): string {
+  return entityId.slice(entityId.indexOf('.') + 1);
+}
+
+/** Every entity id of one camera, in CAMERA_ENTITY_KEYS order. */
+export function cameraEntityIds(cameraId: string): string[] {
+  return CAMERA_ENTITY_KEYS.map((key) => cameraEntityId(cameraId, key));
+}
+
+/** Every entity id of the hub, in HUB_ENTITY_KEYS order. */
+export function hubEntityIds(ctx: TopicContext): string[] {
+  return HUB_ENTITY_KEYS.map((key) => hubEntityId(ctx, key));
+}
+
+/** The one retained device config of a camera (11 entities). */
+export function cameraDiscovery(ctx: DiscoveryContext, camera: DiscoveryCamera): DiscoveryMessage {
   const prefix = cameraDeviceId(ctx, camera.id);
-  return CAMERA_ENTITY_KEYS.map((key) => ({
-    topic: discoveryTopic(ctx, COMPONENT[key], `${camera.id}_${key}`),
+  const components = Object.fromEntries(
+    CAMERA_ENTITY_KEYS.map((key) => [
+      key,
+      {
+        platform: COMPONENT[key],
+        unique_id: `${prefix}_${key}`,
+        default_entity_id: cameraEntityId(camera.id, key),
+        object_id: objectId(cameraEntityId(camera.id, key)),
+        ...cameraEntityConfig(ctx, camera.id, key),
+      },
+    ]),
+  );
+  return {
+    topic: deviceDiscoveryTopic(ctx, prefix),
     payload: {
-      ...cameraEntityConfig(ctx, camera.id, key),
-      unique_id: `${prefix}_${key}`,
-      object_id: key === 'camera' ? camera.id : `${camera.id}_${key}`,
-      availability_topic: availabilityTopic(ctx),
-      device,
+      device: cameraDevice(ctx, camera),
       origin: origin(ctx),
+      availability_topic: availabilityTopic(ctx),
+      components,
     },
-  }));
+  };
 }
 
-/** The discovery topics of a camera (for removal: an empty retained payload on each). */
-export function cameraDiscoveryTopics(ctx: TopicContext, cameraId: string): string[] {
-  return CAMERA_ENTITY_KEYS.map((key) => discoveryTopic(ctx, COMPONENT[key], `${cameraId}_${key}`));
+/** The discovery topic of a camera's device (an empty retained payload removes the device). */
+export function cameraDiscoveryTopic(ctx: TopicContext, cameraId: string): string {
+  return deviceDiscoveryTopic(ctx, cameraDeviceId(ctx, cameraId));
 }
 
-/** The hub device's discovery messages. */
-export function hubDiscovery(ctx: DiscoveryContext): DiscoveryMessage[] {
-  const device = hubDevice(ctx);
+/** The hub device's retained config. */
+export function hubDiscovery(ctx: DiscoveryContext): DiscoveryMessage {
   const node = hubDeviceId(ctx);
-  return HUB_ENTITY_KEYS.map((key) => ({
-    topic: discoveryTopic(ctx, COMPONENT[key], key),
-    payload: {
-      ...hubEntityConfig(ctx, key),
-      unique_id: `${node}_${key}`,
-      object_id: `${node}_${key}`,
-      availability_topic: availabilityTopic(ctx),
-      device,
-      origin: origin(ctx),
-    },
-  }));
+  const components = Object.fromEntries(
+    HUB_ENTITY_KEYS.map((key) => [
+      key,
+      {
+        platform: COMPONENT[key],
+        unique_id: `${node}_${key}`,
+        default_entity_id: hubEntityId(ctx, key),
+        object_id: objectId(hubEntityId(ctx, key)),
+        ...hubEntityConfig(ctx, key),
+      },
+    ]),
+  );
+  return {
+    topic: deviceDiscoveryTopic(ctx, node),
+    payload: { device: hubDevice(ctx), origin: origin(ctx), availability_topic: availabilityTopic(ctx), components },
+  };
 }
 
 /** Everything to publish for these cameras: the hub first, then each camera in order. */
 export function allDiscovery(ctx: DiscoveryContext, cameras: readonly DiscoveryCamera[]): DiscoveryMessage[] {
-  return [...hubDiscovery(ctx), ...cameras.flatMap((c) => cameraDiscovery(ctx, c))];
+  return [hubDiscovery(ctx), ...cameras.map((c) => cameraDiscovery(ctx, c))];
+}
+
+/**
+ * Whether a retained device config belongs to this Camstack (its hub, or a camera hanging off its
+ * hub), read from the payload: another Camstack's node id may share our prefix (`camstack_2`).
+ */
+export function isOwnDeviceConfig(ctx: TopicContext, payload: unknown): boolean {
+  if (typeof payload !== 'object' || payload === null) return false;
+  const device = (payload as { device?: unknown; dev?: unknown }).device ?? (payload as { dev?: unknown }).dev;
+  if (typeof device !== 'object' || device === null) return false;
+  const d = device as { identifiers?: unknown; ids?: unknown; via_device?: unknown };
+  const ids = d.identifiers ?? d.ids;
+  const list = Array.isArray(ids) ? ids : [ids];
+  const hub = hubDeviceId(ctx);
+  return list.includes(hub) || d.via_device === hub;
+}
+
+/** The payload that starts HA's migration of a per-entity config to device-based discovery. */
+export const MIGRATE_DISCOVERY_PAYLOAD: DiscoveryPayload = Object.freeze({ migrate_discovery: true });
+
+/** The per-entity topic Camstack before 0.2 used for a camera entity (for migration). */
+export function legacyCameraTopics(ctx: TopicContext, cameraId: string): string[] {
+  return CAMERA_ENTITY_KEYS.map((key) => discoveryTopic(ctx, COMPONENT[key], `${cameraId}_${key}`));
+}
+
+/** The per-entity topics Camstack before 0.2 used for the hub (for migration). */
+export function legacyHubTopics(ctx: TopicContext): string[] {
+  return HUB_ENTITY_KEYS.map((key) => discoveryTopic(ctx, COMPONENT[key], key));
 }

@@ -9,8 +9,10 @@
  *     <prefix>/camera/<id>/clip/save               command: PRESS (save a clip)
  *     <prefix>/camera/<id>/snapshot/save           command: PRESS (save a snapshot)
  *
- * Discovery: `<discovery prefix>/<component>/<node id>/<object id>/config`, node id derived from
- * the topic prefix so two Camstacks on one broker do not overwrite each other.
+ * Discovery: `<discovery prefix>/device/<device id>/config` per device (device ids start with
+ * the node id, derived from the topic prefix, so two Camstacks on one broker do not overwrite each
+ * other). Before 0.2: `<discovery prefix>/<component>/<node id>/<object id>/config` per entity
+ * (still recognised, to migrate them).
  */
 
 export interface TopicContext {
@@ -34,6 +36,12 @@ export const snapshotSaveTopic = (c: TopicContext, id: string) => `${cameraBase(
 /** Home Assistant's birth/last-will topic. */
 export const haStatusTopic = (c: TopicContext) => `${c.discoveryPrefix}/status`;
 
+/** A device-based discovery topic. */
+export function deviceDiscoveryTopic(c: TopicContext, deviceId: string): string {
+  return `${c.discoveryPrefix}/device/${deviceId}/config`;
+}
+
+/** A per-entity discovery topic (Camstack before 0.2; only for migrating them). */
 export function discoveryTopic(c: TopicContext, component: string, objectId: string): string {
   return `${c.discoveryPrefix}/${component}/${nodeId(c.topicPrefix)}/${objectId}/config`;
 }
@@ -44,7 +52,12 @@ export function commandSubscriptions(c: TopicContext): string[] {
   return [`${base}/recording/set`, `${base}/clip/save`, `${base}/snapshot/save`];
 }
 
-/** Every retained discovery config of this Camstack (to find stale ones). */
-export function ownDiscoverySubscription(c: TopicContext): string {
+/** Every retained per-entity config of this Camstack (Camstack before 0.2: to migrate them). */
+export function legacyDiscoverySubscription(c: TopicContext): string {
   return `${c.discoveryPrefix}/+/${nodeId(c.topicPrefix)}/+/config`;
+}
+
+/** Every retained device config on the broker (ours are told apart by their payload). */
+export function deviceDiscoverySubscription(c: TopicContext): string {
+  return `${c.discoveryPrefix}/device/+/config`;
 }
