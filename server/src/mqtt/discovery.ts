@@ -142,7 +142,13 @@ function cameraEntityConfig(ctx: DiscoveryContext, id: string, key: CameraEntity
   switch (key) {
     case 'camera':
       // name null: the entity is named after the device ("Front door").
-      return { name: null, topic: cameraImageTopic(ctx, id) };
+      // picture_at: when the picture was taken (an idle on-demand camera keeps its last one).
+      return {
+        name: null,
+        topic: cameraImageTopic(ctx, id),
+        json_attributes_topic: state,
+        json_attributes_template: '{{ {"picture_at": value_json.picture_at} | tojson }}',
+      };
     case 'recording':
       return {
         name: 'Recording',
