@@ -244,7 +244,9 @@ export class SyntheticCameraServer {
               {
                 user: 'any',
                 pass: '',
-                ips: [...new Set(['127.0.0.1', this.rtspHost])],
+                // On another local address the publisher's source address is the kernel's pick
+                // (not always that address): publishing is then open to whoever reaches it.
+                ips: this.rtspHost === '127.0.0.1' ? ['127.0.0.1'] : [],
                 permissions: [{ action: 'publish' }, { action: 'api' }],
               },
               { user: this.auth.user, pass: this.auth.pass, ips: [], permissions: [{ action: 'read' }] },

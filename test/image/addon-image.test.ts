@@ -175,10 +175,10 @@ describe(`the add-on image on ${ARCH}, run as the Supervisor runs it`, () => {
     const configs = await discoveryAtBroker(
       stack,
       'homeassistant',
-      (c) => [...c.keys()].some((t) => new RegExp(`^homeassistant/camera/[^/]+/${CAMERA_ID}/config$`).test(t)),
+      (c) => [...c.keys()].some((t) => new RegExp(`^homeassistant/camera/[^/]+/${CAMERA_ID}_camera/config$`).test(t)),
       60_000,
     );
-    const ours = [...configs.keys()].filter((t) => t.includes(`/${CAMERA_ID}`));
+    const ours = [...configs.keys()].filter((t) => t.includes(`/${CAMERA_ID}_`));
     assert.ok(ours.length >= 5, `the camera's entities: ${ours.join(', ')}`);
     const snapshot = await call(`${stack.direct}/api/cameras/${CAMERA_ID}/snapshot.jpg`, {
       headers: bearer(stack.apiToken),

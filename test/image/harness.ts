@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { SyntheticCameraServer } from '../../scripts/synthetic-cameras.js';
+import { freePorts } from '../helpers/ports.js';
 import { type SupervisorStandin, startSupervisorStandin } from '../helpers/supervisor-standin.js';
 import { docker, dockerOk, log } from './docker.js';
 
@@ -38,8 +39,6 @@ export const OTHER_IP = '172.30.32.40';
 export const INGRESS_PORT = 8099;
 export const API_PORT = 8098;
 export const PROXY_PORT = 8080;
-const RTSP_PORT = 18554;
-const CAMERA_API_PORT = 19997;
 
 export interface StackOptions {
   /** The add-on image to run (and to run the ingress proxy's Node from). */
@@ -170,9 +169,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     containers.push(mqttName);
 
     // The camera: RTSP with credentials, on the gateway address (reachable from the containers).
+    const [rtspPort = 0, cameraApiPort = 0] = await freePorts(2);
     camera = new SyntheticCameraServer({
-      rtspPort: RTSP_PORT,
-      apiPort: CAMERA_API_PORT,
+      rtspPort,
+      apiPort: cameraApiPort,
       rtspHost: GATEWAY,
       auth: cameraAuth,
     });
