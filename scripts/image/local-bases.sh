@@ -166,3 +166,5 @@ for t in "${targets[@]}"; do
 		;;
 	esac
 done
+# The images these tags replaced (untagged now, and only ours: they carry camstack.key).
+"$docker" image prune -f --filter label=camstack.key >/dev/null

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { waitUntil } from '../helpers/processes.js';
 import {
   bearer,
@@ -130,6 +131,17 @@ describe(`the add-on image on ${ARCH}, run as the Supervisor runs it`, () => {
     const events = await call(`${stack.ingress}/api/events`);
     assert.equal(events.status, 200);
     assert.match(String(events.headers['content-type']), /event-stream/);
+    // The live view's WebSocket (MSE), upgraded through the proxy.
+    const opened = await new Promise<boolean>((resolve) => {
+      const ws = new WebSocket(`${stack.ingress.replace(/^http/, 'ws')}/api/cameras/${CAMERA_ID}/ws`);
+      ws.once('open', () => {
+        ws.close();
+        resolve(true);
+      });
+      ws.once('error', () => resolve(false));
+      ws.once('unexpected-response', () => resolve(false));
+    });
+    assert.ok(opened, 'the WebSocket opened through the ingress proxy');
   });
 
   it('ingress: HA Core’s address (.1) and any other address get 403, the snapshot included', async () => {
