@@ -11,6 +11,7 @@
 #
 # Env: CAMSTACK_IMAGE_ARCHES  amd64,arm64 (default) | amd64 | arm64
 #      CAMSTACK_DOCKER        docker client (default: Debian's /usr/bin/docker, see test/image/docker.ts)
+#      CAMSTACK_IMAGE_KEEP=1  keep the built test images (camstack-test/addon:<arch>-<pid>)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -113,6 +114,10 @@ case ",$arches," in *,amd64,*) tests+=(test/image/addon-image.test.ts) ;; esac
 if $want_arm64; then tests+=(test/image/addon-image-arm64.test.ts); fi
 status=0
 node --import tsx --test --test-concurrency=1 --test-timeout=1800000 "${tests[@]}" || status=$?
+# Test images a killed run may have left (each test removes its own).
+if [ "${CAMSTACK_IMAGE_KEEP:-0}" != 1 ]; then
+	"$docker" image ls -q --filter 'reference=camstack-test/addon' | sort -u | xargs -r "$docker" image rm -f >/dev/null
+fi
 phase tests
 
 say "phases: $(IFS=';'; echo "${phases[*]}")"
