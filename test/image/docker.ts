@@ -13,7 +13,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, matchesGlob } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
@@ -55,6 +55,31 @@ export function hostArch(): 'amd64' | 'arm64' {
 }
 
 /**
+ * A .dockerignore pattern as a regular expression, as Docker reads it: `**` any number of folders,
+ * `*` and `?` within one name, dot files included (unlike shell globs).
+ */
+export function globRe(pattern: string): RegExp {
+  let re = '';
+  const p = pattern.replace(/^\/+/, '');
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i] ?? '';
+    if (c === '*' && p[i + 1] === '*') {
+      // `**/` matches zero or more folders; a final `**` anything.
+      if (p[i + 2] === '/') {
+        re += '(?:.*/)?';
+        i += 2;
+      } else {
+        re += '.*';
+        i += 1;
+      }
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
  * The files of the build context: every file git knows (tracked, or untracked and not ignored),
  * filtered by addon/Dockerfile.dockerignore the way Docker reads it (patterns in order, the last
  * one that matches the file or one of its parent folders decides; `!` lets in).
@@ -64,7 +89,7 @@ export function contextFiles(): string[] {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => (l.startsWith('!') ? { keep: true, glob: l.slice(1) } : { keep: false, glob: l }));
+    .map((l) => (l.startsWith('!') ? { keep: true, re: globRe(l.slice(1)) } : { keep: false, re: globRe(l) }));
   const git = spawnSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' });
   if (git.status !== 0) throw new Error(`git ls-files failed: ${git.stderr}`);
   const files = git.stdout.split('\0').filter((f) => f !== '' && existsSync(join(root, f)));
@@ -73,7 +98,7 @@ export function contextFiles(): string[] {
     const candidates = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
     let included = true;
     for (const rule of rules) {
-      if (candidates.some((c) => matchesGlob(c, rule.glob))) included = rule.keep;
+      if (candidates.some((c) => rule.re.test(c))) included = rule.keep;
     }
     return included;
   });

@@ -230,6 +230,31 @@ describe('addon/Dockerfile', () => {
   });
 });
 
+describe('the image test’s build context (test/image/docker.ts)', () => {
+  it('holds what the Dockerfile copies, as addon/Dockerfile.dockerignore allows, and nothing else', async () => {
+    const { contextFiles } = await import('../image/docker.js');
+    const files = contextFiles();
+    for (const f of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.base.json',
+      'server/package.json',
+      'server/src/main.ts',
+      'panel/package.json',
+      'nodes/package.json',
+      'addon/versions.json',
+      'addon/build/build-engines.sh',
+      'addon/build/fetch-node.sh',
+    ]) {
+      assert.ok(files.includes(f), `${f} is in the context`);
+    }
+    for (const f of files) {
+      assert.doesNotMatch(f, /(^|\/)(node_modules|dist)\//, `${f}: no node_modules or build output`);
+      assert.doesNotMatch(f, /^(\.cache|\.git|test|docs|addon\/config\.yaml)/, `${f} is not used by the build`);
+    }
+  });
+});
+
 describe('addon/build/build-engines.sh', () => {
   const script = join(root, 'addon/build/build-engines.sh');
   const tools = ['go', 'jq', 'npm', 'node', 'tar'];
