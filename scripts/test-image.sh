@@ -77,12 +77,20 @@ stop_dockerd() {
 			kill -0 "$dockerd_pid" 2>/dev/null || break
 			sleep 0.5
 		done
+		# dockerd turns IP forwarding on and the FORWARD policy to DROP; other work on this machine
+		# (network namespaces) may rely on what was there before.
+		if [ -n "$forward_policy" ]; then iptables -P FORWARD "$forward_policy" || true; fi
+		if [ -n "$ip_forward" ]; then sysctl -qw "net.ipv4.ip_forward=$ip_forward" || true; fi
 	fi
 }
+forward_policy=
+ip_forward=
 trap stop_dockerd EXIT
 if "$docker" info >/dev/null 2>&1; then
 	say "using the running Docker daemon"
 else
+	ip_forward=$(sysctl -n net.ipv4.ip_forward 2>/dev/null || true)
+	forward_policy=$(iptables -S FORWARD 2>/dev/null | awk '$1 == "-P" { print $3; exit }' || true)
 	dockerd_log=$(mktemp /tmp/camstack-dockerd.XXXXXX.log)
 	say "starting dockerd (log: $dockerd_log)"
 	setsid dockerd >"$dockerd_log" 2>&1 &
