@@ -1,13 +1,15 @@
 /**
  * A stand-in for the Home Assistant Supervisor API, as an add-on sees it at `http://supervisor`:
  * a tiny HTTP server (on 127.0.0.1, or the `host`/`port` given: the image test listens on its
- * Docker network's gateway, port 80, which the add-on container resolves as `supervisor`) that checks `Authorization: Bearer <SUPERVISOR_TOKEN>` and
- * answers in the Supervisor's envelope (`{"result":"ok","data":…}` / `{"result":"error",…}`).
- * Point the server at it with `SUPERVISOR_URL=<standin.url>` and `SUPERVISOR_TOKEN=<standin.token>`.
+ * Docker network's gateway, port 80, which the add-on container resolves as `supervisor`) that
+ * checks `Authorization: Bearer <SUPERVISOR_TOKEN>` and answers in the Supervisor's envelope
+ * (`{"result":"ok","data":…}` / `{"result":"error",…}`). Point the server at it with
+ * `SUPERVISOR_URL=<standin.url>` and `SUPERVISOR_TOKEN=<standin.token>`.
  *
- * Answers `GET /info`, `/services/mqtt`, `/network/info` and `/addons/self/info`; HA Core's REST API
- * through the proxy (`/core/api/…`) answers `GET /core/api/` ("API running.") and 404 for anything
- * else (no Home Assistant behind it); anything else is 404. HA Core's WebSocket API through the proxy (`ws://supervisor/core/websocket`) answers the
+ * Answers `GET /info`, `/services/mqtt`, `/network/info` and `/addons/self/info`; HA Core's REST
+ * API through the proxy (`/core/api/…`) answers `GET /core/api/` ("API running.") and 404 for
+ * anything else (no Home Assistant behind it); anything else is 404. HA Core's WebSocket API
+ * through the proxy (`ws://supervisor/core/websocket`) answers the
  * auth handshake (`auth_required` → `auth` with the token → `auth_ok` / `auth_invalid`) and every
  * later command with an empty success. Every request is recorded (`requests`, the WebSocket as
  * `WS /core/websocket`, authorized when its auth message carried the token).

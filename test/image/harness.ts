@@ -5,7 +5,9 @@
  *   and removed by the test; HA Core talks to add-ons from the gateway address (.1), the
  *   Supervisor's ingress proxy from .2;
  * - the Supervisor API stand-in (test/helpers/supervisor-standin.ts) on the gateway, port 80: the
- *   add-on resolves `supervisor` to it (`--add-host`), as `http://supervisor` in the add-on;
+ *   add-on resolves `supervisor` to it (`--add-host`), as `http://supervisor` in the add-on (the
+ *   real Supervisor answers at .2, which here is the ingress proxy: what the add-on sees of the
+ *   API is the same);
  * - the ingress proxy (test/image/ingress-proxy.mjs) in a container at .2, run by the image's Node;
  * - Mosquitto (camstack-test/mosquitto:bookworm, Debian's) at .10 with a user and password, which
  *   the stand-in hands out as the `mqtt` service, like the Mosquitto add-on;
@@ -77,7 +79,6 @@ export const CAMERA_ID = 'front';
 export async function uiDefaults(): Promise<Record<string, unknown>> {
   const config = parse(await readFile(join(root, 'addon/config.yaml'), 'utf8')) as {
     options: Record<string, unknown>;
-    timeout?: number;
   };
   return structuredClone(config.options);
 }
