@@ -6,8 +6,8 @@
  * - The build context: the files addon/Dockerfile.dockerignore lets in, computed here and sent as
  *   a tar stream (the 20.10 client does not read a Dockerfile-specific ignore file; buildx in the
  *   published build does, so both builds see the same files).
- * - The build: BuildKit, with the platform arguments buildx sets by itself (TARGETARCH, BUILDARCH)
- *   passed explicitly, BUILD_FROM / BUILDER_IMAGE naming the local images of
+ * - The build: BuildKit, as the published build runs it (the platform arguments TARGETARCH and
+ *   BUILDARCH are BuildKit's own), plus BUILD_FROM / BUILDER_IMAGE naming the local images of
  *   scripts/image/local-bases.sh.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -47,11 +47,6 @@ export function dockerOk(args: readonly string[], opts: { timeoutMs?: number } =
     throw new Error(`docker ${args.slice(0, 3).join(' ')}… exited with ${res.status}: ${res.stderr.trim()}`);
   }
   return res.stdout.trim();
-}
-
-/** Docker's architecture name of this machine (the build platform). */
-export function hostArch(): 'amd64' | 'arm64' {
-  return process.arch === 'arm64' ? 'arm64' : 'amd64';
 }
 
 /**
@@ -131,10 +126,6 @@ export async function buildImage(arch: 'amd64' | 'arm64', tag: string, logFile: 
     `linux/${arch}`,
     '-f',
     'addon/Dockerfile',
-    '--build-arg',
-    `TARGETARCH=${arch}`,
-    '--build-arg',
-    `BUILDARCH=${hostArch()}`,
     '--build-arg',
     `BUILD_FROM=camstack-test/bookworm:${arch}`,
     '--build-arg',

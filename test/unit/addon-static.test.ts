@@ -138,6 +138,9 @@ describe('addon/Dockerfile', () => {
       if (name) stages.push(name);
     }
     assert.doesNotMatch(dockerfile, /:latest\b/);
+    // TARGETARCH is BuildKit's own: a bare global `ARG TARGETARCH` would empty it in Docker 20.10.
+    const globalScope = dockerfile.slice(0, dockerfile.search(/^FROM /m));
+    assert.doesNotMatch(globalScope, /^ARG TARGETARCH\s*$/m);
     // No `# syntax=` line: BuildKit would pull a frontend image (impossible without a registry).
     assert.doesNotMatch(dockerfile, /^#\s*syntax=/m);
   });
