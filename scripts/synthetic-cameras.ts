@@ -3,7 +3,8 @@
  * plays "the camera network" (its RTSP server is what Camstack pulls from, and its API lists the
  * readers of every path, so tests count upstream connections at the source), and one FFmpeg per
  * camera publishes a test pattern with a visible wall clock (H.264, 2 s GOP, Opus audio).
- * Everything listens on 127.0.0.1 only.
+ * Everything listens on 127.0.0.1 only, except the RTSP server when `rtspHost` names another
+ * local address (the image test binds it to its Docker network's gateway, for the add-on container).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -192,12 +193,15 @@ export interface SyntheticCameraServerOptions {
   apiPort: number;
   /** When set, reading a camera needs these credentials (like a real camera); publishing does not. */
   auth?: { user: string; pass: string };
+  /** Local address of the RTSP server (default 127.0.0.1); FFmpeg publishes to it there. */
+  rtspHost?: string;
 }
 
 export class SyntheticCameraServer {
   readonly rtspPort: number;
   readonly apiPort: number;
   readonly auth: { user: string; pass: string } | null;
+  readonly rtspHost: string;
   readonly #cameras = new Map<string, Running>();
   #mediamtx: ChildProcess | null = null;
   #dir: string | null = null;
@@ -208,10 +212,11 @@ export class SyntheticCameraServer {
     this.rtspPort = opts.rtspPort;
     this.apiPort = opts.apiPort;
     this.auth = opts.auth ?? null;
+    this.rtspHost = opts.rtspHost ?? '127.0.0.1';
   }
 
   url(name: string): string {
-    return `rtsp://127.0.0.1:${this.rtspPort}/${name}`;
+    return `rtsp://${this.rtspHost}:${this.rtspPort}/${name}`;
   }
 
   async start(): Promise<void> {
@@ -223,7 +228,7 @@ export class SyntheticCameraServer {
       apiAddress: `127.0.0.1:${this.apiPort}`,
       rtsp: true,
       rtspTransports: ['tcp'],
-      rtspAddress: `127.0.0.1:${this.rtspPort}`,
+      rtspAddress: `${this.rtspHost}:${this.rtspPort}`,
       rtmp: false,
       hls: false,
       webrtc: false,
@@ -236,7 +241,14 @@ export class SyntheticCameraServer {
       ...(this.auth
         ? {
             authInternalUsers: [
-              { user: 'any', pass: '', ips: ['127.0.0.1'], permissions: [{ action: 'publish' }, { action: 'api' }] },
+              {
+                user: 'any',
+                pass: '',
+                // On another local address the publisher's source address is the kernel's pick
+                // (not always that address): publishing is then open to whoever reaches it.
+                ips: this.rtspHost === '127.0.0.1' ? ['127.0.0.1'] : [],
+                permissions: [{ action: 'publish' }, { action: 'api' }],
+              },
               { user: this.auth.user, pass: this.auth.pass, ips: [], permissions: [{ action: 'read' }] },
             ],
           }

@@ -1,11 +1,15 @@
 /**
  * A stand-in for the Home Assistant Supervisor API, as an add-on sees it at `http://supervisor`:
- * a tiny HTTP server on 127.0.0.1 that checks `Authorization: Bearer <SUPERVISOR_TOKEN>` and
- * answers in the Supervisor's envelope (`{"result":"ok","data":…}` / `{"result":"error",…}`).
- * Point the server at it with `SUPERVISOR_URL=<standin.url>` and `SUPERVISOR_TOKEN=<standin.token>`.
+ * a tiny HTTP server (on 127.0.0.1, or the `host`/`port` given: the image test listens on its
+ * Docker network's gateway, port 80, which the add-on container resolves as `supervisor`) that
+ * checks `Authorization: Bearer <SUPERVISOR_TOKEN>` and answers in the Supervisor's envelope
+ * (`{"result":"ok","data":…}` / `{"result":"error",…}`). Point the server at it with
+ * `SUPERVISOR_URL=<standin.url>` and `SUPERVISOR_TOKEN=<standin.token>`.
  *
- * Answers `GET /info`, `/services/mqtt`, `/network/info` and `/addons/self/info`; anything else is
- * 404. HA Core's WebSocket API through the proxy (`ws://supervisor/core/websocket`) answers the
+ * Answers `GET /info`, `/services/mqtt`, `/network/info` and `/addons/self/info`; HA Core's REST
+ * API through the proxy (`/core/api/…`) answers `GET /core/api/` ("API running.") and 404 for
+ * anything else (no Home Assistant behind it); anything else is 404. HA Core's WebSocket API
+ * through the proxy (`ws://supervisor/core/websocket`) answers the
  * auth handshake (`auth_required` → `auth` with the token → `auth_ok` / `auth_invalid`) and every
  * later command with an empty success. Every request is recorded (`requests`, the WebSocket as
  * `WS /core/websocket`, authorized when its auth message carried the token).
@@ -40,6 +44,10 @@ export interface SupervisorStandinOptions {
   interfaces?: StandinInterface[];
   /** `network` of /addons/self/info: container port → host port (null = not mapped). */
   portMap?: Record<string, number | null>;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port to listen on (default: any free one). */
+  port?: number;
 }
 
 export interface RecordedRequest {
@@ -64,7 +72,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function answer(req: IncomingMessage, res: ServerResponse, options: SupervisorStandinOptions) {
-  const path = (req.url ?? '/').split('?')[0];
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (path.startsWith('/core/api/')) {
+    if (path === '/core/api/' && req.method === 'GET') return send(res, 200, { message: 'API running.' });
+    return send(res, 404, { message: `no ${path} in the stand-in (no Home Assistant behind it)` });
+  }
   if (req.method !== 'GET') return send(res, 405, { result: 'error', message: 'Method not allowed' });
   switch (path) {
     case '/info':
@@ -165,12 +177,13 @@ export async function startSupervisorStandin(opts: SupervisorStandinOptions = {}
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  const host = opts.host ?? '127.0.0.1';
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     token,
     requests,
     options,

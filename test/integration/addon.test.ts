@@ -2,9 +2,10 @@
  * The add-on, run the way its container runs it (no Docker here): the server compiled with
  * `npm run build`'s tsconfig into an /app-like tree (app/package.json, app/server/package.json,
  * app/server/dist, app/node_modules) and started as `node app/server/dist/main.js` from that
- * tree, exactly the command of rootfs/etc/s6-overlay/s6-rc.d/camstack/run, with the image's
+ * tree, with the Node flags of the image's ENTRYPOINT (addon/Dockerfile), with the image's
  * environment (CAMSTACK_*_BIN, CAMSTACK_API_PORT), an options.json, a media dir, SUPERVISOR_TOKEN
- * and a stand-in Supervisor (test/helpers/supervisor-standin.ts).
+ * and a stand-in Supervisor (test/helpers/supervisor-standin.ts). The image itself, in Docker, is
+ * test/image/ (npm run test:image).
  *
  * The two listeners: the ingress port answers only the allowed source (127.0.0.1 here, through
  * CAMSTACK_INGRESS_ALLOW; 172.30.32.2 in the add-on), and the direct port only with the token.
@@ -202,9 +203,12 @@ describe('the add-on, run as its container runs it', () => {
       CAMSTACK_API_RATE_LIMIT: String(RATE_LIMIT),
       CAMSTACK_STATUS_POLL_MS: '300',
     };
-    // The Node flags of the s6 run script, so the server runs as the image runs it.
-    const runScript = readFileSync(join(root, 'rootfs/etc/s6-overlay/s6-rc.d/camstack/run'), 'utf8');
-    const nodeFlags = /^exec node (.*) \/app\/server\/dist\/main\.js$/m.exec(runScript)?.[1]?.split(' ') ?? [];
+    // The Node flags of the image's ENTRYPOINT, so the server runs as the image runs it.
+    const dockerfile = readFileSync(join(root, 'addon/Dockerfile'), 'utf8');
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+    const main = entrypoint.indexOf('/app/server/dist/main.js');
+    assert.ok(entrypoint.includes('node') && main > 0, `ENTRYPOINT runs node /app/server/dist/main.js: ${entrypoint}`);
+    const nodeFlags = entrypoint.slice(entrypoint.indexOf('node') + 1, main);
     proc = spawn(process.execPath, [...nodeFlags, join(app, 'server/dist/main.js')], {
       cwd: app,
       env,
@@ -447,7 +451,7 @@ describe('the add-on, run as its container runs it', () => {
     assert.equal(other.status, 200);
   });
 
-  it('SIGTERM (s6 taking the service down) ends the server with 0 within 10 s', async () => {
+  it('SIGTERM (docker stop, through the image’s tini) ends the server with 0 within 10 s', async () => {
     const t0 = Date.now();
     proc.kill('SIGTERM');
     const exit = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);

@@ -164,9 +164,9 @@ describe('addon/config.yaml', () => {
     assert.deepEqual(checkAddonConfig({ name: 'x' }).filter((p) => p.endsWith('required')).length, 4);
   });
 
-  it('is an s6-overlay add-on with ingress, MQTT, the HA API and prebuilt multi-arch images', () => {
+  it('is an add-on with its own PID 1 (tini), ingress, MQTT, the HA API and prebuilt multi-arch images', () => {
     assert.equal(config.slug, 'camstack');
-    assert.equal(config.init, false, 'the s6-overlay base needs /init as PID 1');
+    assert.equal(config.init, false, 'the image runs tini as PID 1: no second init from Docker');
     assert.deepEqual([...(config.arch as string[])].sort(), ['aarch64', 'amd64']);
     assert.equal(config.ingress, true);
     assert.equal(config.panel_icon, 'mdi:cctv');

@@ -1,14 +1,14 @@
 /**
- * Static checks of the add-on image (Docker cannot run here, so the Dockerfile is checked as text
- * and its build script is run on its own): ShellCheck on every s6/shell script, the s6-overlay
- * service layout and its `finish` logic, a Dockerfile linter (dockerfile-utils), the pins in
+ * Static checks of the add-on image (the image itself is built and run by test/image/, `npm run
+ * test:image`; these run everywhere, without Docker): ShellCheck on every shell script of the
+ * image build and its test, a Dockerfile linter (dockerfile-utils), the entry point, the pins in
  * addon/versions.json, checksum verification of the engine build, the health check, and the
  * multi-arch CI workflow.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
@@ -18,15 +18,16 @@ import { parse } from 'yaml';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SETUP_HINT = 'run `npm run setup` (it installs it)';
-const S6 = join(root, 'rootfs/etc/s6-overlay/s6-rc.d');
 const dockerfile = readFileSync(join(root, 'addon/Dockerfile'), 'utf8');
 const versions = JSON.parse(readFileSync(join(root, 'addon/versions.json'), 'utf8')) as {
   go2rtc: string;
   mediamtx: string;
+  mediamtxGo: string;
   hlsjs: string;
-  node: string;
+  ffmpeg: { debian: string };
+  nodejs: { version: string; integrity: Record<'amd64' | 'arm64', string> };
   sums: Record<'go2rtc' | 'mediamtx' | 'hlsjs', string>;
-  images: Record<'base' | 'go' | 'node', string>;
+  images: { base: Record<'amd64' | 'arm64', string>; builder: string };
 };
 const addonConfig = parse(readFileSync(join(root, 'addon/config.yaml'), 'utf8')) as Record<string, unknown>;
 
@@ -40,14 +41,9 @@ function walk(dir: string): string[] {
   );
 }
 
-/** Every shell script the image runs or builds with: s6 run/finish/up and *.sh. */
+/** Every shell script the image build and its test use: *.sh under addon/ and scripts/. */
 function shellScripts(): string[] {
-  const files = [...walk(join(root, 'rootfs')), ...walk(join(root, 'addon'))];
-  return files.filter((f) => {
-    if (f.endsWith('.sh')) return true;
-    if (!/\/s6-rc\.d\//.test(f) && !/\/services\.d\//.test(f)) return false;
-    return /^#!/.test(readFileSync(f, 'utf8'));
-  });
+  return [...walk(join(root, 'addon')), ...walk(join(root, 'scripts'))].filter((f) => f.endsWith('.sh'));
 }
 
 /** The Dockerfile as instructions: continuation lines joined, comments dropped. */
@@ -55,7 +51,6 @@ function instructions(text: string): string[] {
   const out: string[] = [];
   let current = '';
   for (const line of text.split('\n')) {
-    if (/^\s*#/.test(line) && current === '') continue;
     if (/^\s*#/.test(line)) continue;
     if (line.endsWith('\\')) {
       current += `${line.slice(0, -1)} `;
@@ -72,15 +67,16 @@ function argDefault(name: string): string | undefined {
   return new RegExp(`^ARG ${name}=(\\S+)$`, 'm').exec(dockerfile)?.[1];
 }
 
-describe('s6-overlay service and shell scripts', () => {
-  it('ShellCheck finds nothing in any s6 or shell script', () => {
+describe('shell scripts of the image build and the image test', () => {
+  it('ShellCheck finds nothing in any of them', () => {
     assert.ok(has('shellcheck'), `shellcheck is not installed: ${SETUP_HINT}`);
     const scripts = shellScripts();
     const names = scripts.map((f) => relative(root, f)).sort();
     for (const expected of [
       'addon/build/build-engines.sh',
-      'rootfs/etc/s6-overlay/s6-rc.d/camstack/finish',
-      'rootfs/etc/s6-overlay/s6-rc.d/camstack/run',
+      'addon/build/fetch-node.sh',
+      'scripts/image/local-bases.sh',
+      'scripts/test-image.sh',
     ]) {
       assert.ok(names.includes(expected), `${expected} is checked`);
     }
@@ -93,54 +89,6 @@ describe('s6-overlay service and shell scripts', () => {
       assert.doesNotThrow(() => accessSync(f, constants.X_OK), `${relative(root, f)} is not executable`);
     }
   });
-
-  it('camstack is an s6-rc longrun enabled in the user bundle, after base, running the built server', () => {
-    assert.equal(readFileSync(join(S6, 'camstack/type'), 'utf8').trim(), 'longrun');
-    assert.ok(existsSync(join(S6, 'camstack/dependencies.d/base')));
-    assert.ok(existsSync(join(S6, 'user/contents.d/camstack')));
-    assert.equal(statSync(join(S6, 'user/contents.d/camstack')).size, 0);
-    const run = readFileSync(join(S6, 'camstack/run'), 'utf8');
-    assert.match(run, /^#!\/command\/with-contenv bash\n/, 'the container environment (SUPERVISOR_TOKEN) is passed');
-    const lines = run.trim().split('\n');
-    assert.equal(lines.at(-1), 'exec node --max-semi-space-size=4 /app/server/dist/main.js');
-    // …which is where the Dockerfile puts the build.
-    assert.match(dockerfile, /^COPY --from=app-build \/app\/server\/dist \/app\/server\/dist$/m);
-    assert.match(dockerfile, /^COPY rootfs \/$/m);
-  });
-
-  it('finish stops the container on a crash or SIGTERM, records why, and leaves a clean exit to s6', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'camstack-finish-'));
-    try {
-      const exitcode = join(dir, 'exitcode');
-      const halted = join(dir, 'halted');
-      const halt = join(dir, 'halt');
-      await writeFile(halt, `#!/bin/sh\necho yes > '${halted}'\n`, { mode: 0o755 });
-      const script = (await readFile(join(S6, 'camstack/finish'), 'utf8'))
-        .replaceAll('/run/s6-linux-init-container-results/exitcode', exitcode)
-        .replaceAll('/run/s6/basedir/bin/halt', halt);
-      const finish = join(dir, 'finish');
-      await writeFile(finish, script);
-      const run = async (code: number, signal: number, containerCode: string | null) => {
-        await rm(halted, { force: true });
-        if (containerCode === null) await rm(exitcode, { force: true });
-        else await writeFile(exitcode, containerCode);
-        const res = spawnSync('bash', [finish, String(code), String(signal)], { encoding: 'utf8' });
-        assert.equal(res.status, 0, res.stderr);
-        return {
-          recorded: existsSync(exitcode) ? (await readFile(exitcode, 'utf8')).trim() : null,
-          halted: existsSync(halted),
-        };
-      };
-      assert.deepEqual(await run(1, 0, '0'), { recorded: '1', halted: true }, 'crash: record 1, halt');
-      assert.deepEqual(await run(1, 0, '3'), { recorded: '3', halted: true }, 'an earlier code is kept');
-      assert.deepEqual(await run(256, 15, '0'), { recorded: '143', halted: true }, 'SIGTERM: 128+15, halt');
-      assert.deepEqual(await run(256, 9, '0'), { recorded: '137', halted: false }, 'SIGKILL: recorded, s6 decides');
-      assert.deepEqual(await run(0, 0, '0'), { recorded: '0', halted: false }, 'clean exit: left to s6');
-      assert.deepEqual(await run(2, 0, null), { recorded: '2', halted: true }, 'no exitcode file yet');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
 });
 
 describe('addon/Dockerfile', () => {
@@ -149,47 +97,62 @@ describe('addon/Dockerfile', () => {
     assert.deepEqual(problems, []);
   });
 
-  it('pins every base image to a version, and the pins are the ones in addon/versions.json', () => {
-    assert.equal(argDefault('BUILD_FROM'), versions.images.base);
-    assert.equal(argDefault('GO_IMAGE'), versions.images.go);
-    assert.equal(argDefault('NODE_IMAGE'), versions.images.node);
-    for (const image of Object.values(versions.images)) {
-      assert.match(image, /^[a-z0-9./-]+:\d[\w.-]*$/, `${image}: a version tag`);
-      assert.doesNotMatch(image, /latest/);
-    }
-    assert.match(versions.images.base, /^ghcr\.io\/home-assistant\/base:3\.\d+$/, 'the multi-arch HA base image');
+  it('pins every image: the defaults are addon/versions.json’s, HA’s Debian base per architecture', () => {
+    assert.equal(argDefault('BUILDER_IMAGE'), versions.images.builder);
+    assert.equal(argDefault('BUILD_FROM'), `ha-base-\${TARGETARCH}`, 'HA’s base unless the build names another');
+    assert.match(
+      dockerfile,
+      new RegExp(`^FROM ${versions.images.base.amd64.replaceAll('.', '\\.')} AS ha-base-amd64$`, 'm'),
+    );
+    assert.match(
+      dockerfile,
+      new RegExp(`^FROM ${versions.images.base.arm64.replaceAll('.', '\\.')} AS ha-base-arm64$`, 'm'),
+    );
+    assert.equal(versions.images.base.amd64, 'ghcr.io/home-assistant/amd64-base-debian:bookworm');
+    assert.equal(versions.images.base.arm64, 'ghcr.io/home-assistant/aarch64-base-debian:bookworm');
+    assert.match(versions.images.builder, /^golang:\d+\.\d+\.\d+-bookworm$/, 'a Go release on the same Debian');
     // The build toolchains are the ones the project pins elsewhere.
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
       devDependencies: Record<string, string>;
     };
-    assert.equal(versions.images.node, `node:${pkg.devDependencies.node}-slim`, 'the Node developers use');
-    const [goMajor = 0, goMinor = 0] = (/golang:(\d+)\.(\d+)/.exec(versions.images.go) ?? []).slice(1).map(Number);
-    const [wantMajor = 0, wantMinor = 0] = String(
-      (JSON.parse(readFileSync(join(root, 'addon/versions.json'), 'utf8')) as { mediamtxGo: string }).mediamtxGo,
-    )
-      .split('.')
-      .map(Number);
+    assert.equal(versions.nodejs.version, pkg.devDependencies.node, 'the Node.js developers use');
+    for (const arch of ['amd64', 'arm64'] as const) {
+      assert.match(versions.nodejs.integrity[arch], /^sha512-[A-Za-z0-9+/]{86}==$/, `nodejs.integrity.${arch}`);
+    }
+    const [goMajor = 0, goMinor = 0] = (/golang:(\d+)\.(\d+)/.exec(versions.images.builder) ?? []).slice(1).map(Number);
+    const [wantMajor = 0, wantMinor = 0] = versions.mediamtxGo.split('.').map(Number);
     assert.ok(goMajor > wantMajor || (goMajor === wantMajor && goMinor >= wantMinor), 'Go new enough for MediaMTX');
-    // Every FROM is a pinned ARG image or an earlier stage.
+    // Every FROM is a pinned image, an ARG naming one, or an earlier stage.
     const stages: string[] = [];
+    const pinned = [
+      versions.images.base.amd64,
+      versions.images.base.arm64,
+      ...['BUILDER_IMAGE', 'BUILD_FROM'].map((n) => `\${${n}}`),
+    ];
     for (const ins of instructions(dockerfile).filter((i) => i.startsWith('FROM '))) {
       const m = /^FROM (?:--platform=\S+ )?(\S+)(?: AS (\S+))?$/.exec(ins);
       assert.ok(m, ins);
       const [, image = '', name] = m;
-      const pinnedArgs = ['BUILD_FROM', 'GO_IMAGE', 'NODE_IMAGE'].map((n) => `\${${n}}`);
-      const known = pinnedArgs.includes(image) || stages.includes(image);
       const archStage = image === `runtime-\${TARGETARCH}` && stages.includes('runtime-amd64');
-      assert.ok(known || archStage, `${ins}: not a pinned image`);
+      assert.ok(pinned.includes(image) || stages.includes(image) || archStage, `${ins}: not a pinned image`);
       if (name) stages.push(name);
     }
     assert.doesNotMatch(dockerfile, /:latest\b/);
+    // TARGETARCH is BuildKit's own: a bare global `ARG TARGETARCH` would empty it in Docker 20.10.
+    const globalScope = dockerfile.slice(0, dockerfile.search(/^FROM /m));
+    assert.doesNotMatch(globalScope, /^ARG TARGETARCH\s*$/m);
+    // No `# syntax=` line: BuildKit would pull a frontend image (impossible without a registry).
+    assert.doesNotMatch(dockerfile, /^#\s*syntax=/m);
   });
 
   it('hard-codes no engine version or checksum: the engine stage reads addon/versions.json', () => {
     for (const pinned of [versions.go2rtc, versions.mediamtx, versions.hlsjs, ...Object.values(versions.sums)]) {
       assert.ok(!dockerfile.includes(pinned), `${pinned} is written in the Dockerfile`);
     }
-    assert.match(dockerfile, /^COPY addon\/versions\.json addon\/build\/build-engines\.sh \/build\/$/m);
+    assert.match(
+      dockerfile,
+      /^COPY addon\/versions\.json addon\/build\/build-engines\.sh addon\/build\/fetch-node\.sh \/build\/$/m,
+    );
     assert.match(dockerfile, /sh \/build\/build-engines\.sh \/build\/versions\.json \/out/);
     const script = readFileSync(join(root, 'addon/build/build-engines.sh'), 'utf8');
     for (const key of ['.go2rtc', '.mediamtx', '.hlsjs', '.sums.go2rtc', '.sums.mediamtx', '.sums.hlsjs']) {
@@ -198,12 +161,20 @@ describe('addon/Dockerfile', () => {
     // Checksums are compared, not just fetched.
     assert.match(script, /\[ "\$sum" = "\$3" \] \|\| die/);
     assert.match(script, /\[ "\$got" = "\$2" \] \|\| die/);
-    // Node and FFmpeg majors from Alpine are checked against the same file.
-    assert.match(dockerfile, /jq -r \.node "\$\{pins\}"/);
-    assert.match(dockerfile, /jq -r \.ffmpeg\.alpine "\$\{pins\}"/);
+    // Node.js comes from fetch-node.sh (integrity checked); the image checks Node.js, FFmpeg and
+    // the engines against the same file.
+    const fetchNode = readFileSync(join(root, 'addon/build/fetch-node.sh'), 'utf8');
+    assert.match(fetchNode, /\[ "\$got" = "\$want" \] \|\| die/);
+    assert.match(dockerfile, /fetch-node\.sh \/build\/versions\.json "\$\{TARGETARCH\}" \/out\/node/);
+    for (const key of ['.nodejs.version', '.ffmpeg.debian', '.go2rtc', '.mediamtx']) {
+      assert.ok(dockerfile.includes(`$(pin ${key})`), `the image checks ${key}`);
+    }
+    for (const pinnedValue of [versions.nodejs.version, ...Object.values(versions.nodejs.integrity)]) {
+      assert.ok(!dockerfile.includes(pinnedValue), `${pinnedValue} is written in the Dockerfile`);
+    }
   });
 
-  it('has a HEALTHCHECK on /api/health/live, the engine paths, HA labels, and keeps s6’s /init', () => {
+  it('has a HEALTHCHECK on /api/health/live, the engine paths, HA labels, and tini as PID 1', () => {
     const ins = instructions(dockerfile);
     const health = ins.filter((i) => i.startsWith('HEALTHCHECK '));
     assert.equal(health.length, 1);
@@ -228,8 +199,14 @@ describe('addon/Dockerfile', () => {
     }
     assert.ok(dockerfile.includes('io.hass.arch="aarch64"'), 'aarch64, not arm64, for Home Assistant');
     assert.match(dockerfile, /org\.opencontainers\.image\.source=/);
-    // s6-overlay: the base image's ENTRYPOINT ["/init"] stays, hence `init: false` in config.yaml.
-    assert.ok(!ins.some((i) => /^(ENTRYPOINT|CMD) /.test(i)), 'no ENTRYPOINT/CMD override of /init');
+    // Its own PID 1 (Debian's tini) on any base, not the HA base's s6 /init: `init: false` in
+    // config.yaml, so the Supervisor adds no second init.
+    const entrypoint = ins.filter((i) => i.startsWith('ENTRYPOINT '));
+    assert.deepEqual(entrypoint, [
+      'ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=4", "/app/server/dist/main.js"]',
+    ]);
+    assert.ok(ins.includes('CMD []'), 'the base image’s CMD is emptied');
+    assert.match(dockerfile, /apt-get install -y --no-install-recommends [^\n]*\btini\b/);
     assert.equal(addonConfig.init, false);
   });
 
@@ -252,6 +229,31 @@ describe('addon/Dockerfile', () => {
       );
       assert.ok(ok, `${src} is copied but not let into the context`);
       assert.ok(existsSync(join(root, path)), `${src} exists`);
+    }
+  });
+});
+
+describe('the image test’s build context (test/image/docker.ts)', () => {
+  it('holds what the Dockerfile copies, as addon/Dockerfile.dockerignore allows, and nothing else', async () => {
+    const { contextFiles } = await import('../image/docker.js');
+    const files = contextFiles();
+    for (const f of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.base.json',
+      'server/package.json',
+      'server/src/main.ts',
+      'panel/package.json',
+      'nodes/package.json',
+      'addon/versions.json',
+      'addon/build/build-engines.sh',
+      'addon/build/fetch-node.sh',
+    ]) {
+      assert.ok(files.includes(f), `${f} is in the context`);
+    }
+    for (const f of files) {
+      assert.doesNotMatch(f, /(^|\/)(node_modules|dist)\//, `${f}: no node_modules or build output`);
+      assert.doesNotMatch(f, /^(\.cache|\.git|test|docs|addon\/config\.yaml)/, `${f} is not used by the build`);
     }
   });
 });
