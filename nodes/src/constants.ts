@@ -28,6 +28,7 @@ export const EVENT_TYPES = [
   'recording.segment',
   'recording.deleted',
   'recording.expiring',
+  'recording.paused',
   'process.state',
   'metrics.tick',
 ] as const;

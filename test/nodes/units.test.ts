@@ -116,7 +116,7 @@ describe('message validation', () => {
 
 describe('what the nodes share with the server', () => {
   it('uses the server limits for clips and snapshots', () => {
-    const service = read('server/src/recordings/service.ts');
+    const service = read('server/src/recordings/limits.ts');
     assert.match(service, new RegExp(`export const MAX_PRE_ROLL_SECONDS = ${MAX_PRE_ROLL_SECONDS};`));
     assert.match(service, new RegExp(`export const MAX_CLIP_SECONDS = ${MAX_CLIP_SECONDS};`));
     assert.equal(MIN_SNAPSHOT_WIDTH, SERVER_MIN_WIDTH);

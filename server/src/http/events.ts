@@ -36,6 +36,8 @@ export const STREAMED_EVENTS = [
   'clip.failed',
   'recording.deleted',
   'recording.expiring',
+  /** Recording paused (media disk full, with the reason) or resumed; about every recorded camera. */
+  'recording.paused',
 ] as const satisfies readonly EventName[];
 
 /** Events whose payload names its camera as a plain `camera` id. */
@@ -54,7 +56,7 @@ type Streamed = (typeof STREAMED_EVENTS)[number];
 /** Pure: the camera an event is about (for the `camera` filter), or null for system events. */
 export function eventCamera(name: Streamed, payload: CamstackEvents[Streamed]): string | null {
   if (name === 'camera.status') return (payload as CamstackEvents['camera.status']).status.id;
-  if (name === 'process.state' || name === 'metrics.tick') return null;
+  if (name === 'process.state' || name === 'metrics.tick' || name === 'recording.paused') return null;
   if (CAMERA_FIELD_EVENTS.has(name)) return (payload as { camera: string }).camera;
   return (payload as CamstackEvents['camera.added']).camera.id;
 }
