@@ -184,14 +184,19 @@ describe(`the add-on image on ${ARCH}, run as the Supervisor runs it`, () => {
 
   it('the camera is verified, and its entities appear at the broker (MQTT discovery)', async () => {
     await waitCameraOnline(stack, 90_000);
+    // Device-based discovery: one retained config per camera (and one for the hub), its entities
+    // as components.
+    const deviceTopic = `homeassistant/device/camstack_${CAMERA_ID}/config`;
+    const components = (c: Map<string, Record<string, unknown>>) =>
+      Object.values((c.get(deviceTopic)?.components ?? {}) as Record<string, { platform?: string }>);
     const configs = await discoveryAtBroker(
       stack,
       'homeassistant',
-      (c) => [...c.keys()].some((t) => new RegExp(`^homeassistant/camera/[^/]+/${CAMERA_ID}_camera/config$`).test(t)),
+      (c) => components(c).some((e) => e.platform === 'camera') && c.has('homeassistant/device/camstack/config'),
       60_000,
     );
-    const ours = [...configs.keys()].filter((t) => t.includes(`/${CAMERA_ID}_`));
-    assert.ok(ours.length >= 5, `the camera's entities: ${ours.join(', ')}`);
+    const entities = components(configs);
+    assert.ok(entities.length >= 5, `the camera's entities: ${entities.map((e) => e.platform).join(', ')}`);
     const snapshot = await call(`${stack.direct}/api/cameras/${CAMERA_ID}/snapshot.jpg`, {
       headers: bearer(stack.apiToken),
       timeoutMs: 30_000,
