@@ -21,6 +21,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const versions = JSON.parse(readFileSync(join(root, 'addon/versions.json'), 'utf8'));
 const cacheDir = process.env.CAMSTACK_CACHE_DIR ?? join(root, '.cache');
 const quiet = process.argv.includes('--quiet');
+// `--no-ha` (npm run demo): the demo needs no Home Assistant, so a new user does not wait for it.
+const skipHa = process.env.CAMSTACK_SKIP_HA === '1' || process.argv.includes('--no-ha');
 const started = Date.now();
 const actions = [];
 
@@ -73,7 +75,7 @@ const debianPackages = [
   // The add-on's engine build script (addon/build/build-engines.sh) reads addon/versions.json with it.
   { bin: 'jq', pkg: 'jq' },
   // Builds the Debian chroots the acceptance tests run Home Assistant in (scripts/setup-ha.mjs).
-  ...(process.env.CAMSTACK_SKIP_HA === '1'
+  ...(skipHa
     ? []
     : [{ bin: 'debootstrap', pkg: 'debootstrap', extraPaths: ['/usr/sbin/debootstrap'] }]),
 ];
@@ -186,7 +188,7 @@ function engines() {
 npmDeps();
 debian();
 const enginesManifest = engines();
-if (process.env.CAMSTACK_SKIP_HA !== '1') {
+if (!skipHa) {
   const t0 = Date.now();
   const done = installHomeAssistants({ go2rtc: enginesManifest.go2rtc, log, fail, run, root });
   if (done.length) actions.push(`${done.join(', ')} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
