@@ -75,9 +75,7 @@ const debianPackages = [
   // The add-on's engine build script (addon/build/build-engines.sh) reads addon/versions.json with it.
   { bin: 'jq', pkg: 'jq' },
   // Builds the Debian chroots the acceptance tests run Home Assistant in (scripts/setup-ha.mjs).
-  ...(skipHa
-    ? []
-    : [{ bin: 'debootstrap', pkg: 'debootstrap', extraPaths: ['/usr/sbin/debootstrap'] }]),
+  ...(skipHa ? [] : [{ bin: 'debootstrap', pkg: 'debootstrap', extraPaths: ['/usr/sbin/debootstrap'] }]),
 ];
 
 function debian() {
