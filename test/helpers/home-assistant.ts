@@ -19,6 +19,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Connection, createConnection } from 'home-assistant-js-websocket';
+import { chrootCommand } from '../../scripts/setup-ha.mjs';
 import { type FormField, fillForm } from '../../server/src/hass/flow-form.js';
 import { createHaSocket } from '../../server/src/hass/websocket.js';
 import { freePort } from './ports.js';
@@ -118,38 +119,20 @@ export async function startHomeAssistant(v: HaVersion): Promise<HomeAssistant> {
   // HA's temp files (its go2rtc's working dir and socket) go with the config dir.
   await mkdir(join(hostConfigDir, 'tmp'));
   let out = '';
-  const proc = spawn(
-    'unshare',
-    [
-      '--mount',
-      '--propagation',
-      'private',
-      '--pid',
-      '--fork',
-      '--kill-child',
-      `--mount-proc=${join(rootfs, 'proc')}`,
-      'chroot',
-      rootfs,
-      `${venv}/bin/hass`,
-      '-c',
-      configDir,
-      '--skip-pip',
-      '--log-no-color',
-    ],
-    {
-      cwd: hostConfigDir,
-      // A clean environment: nothing of the host's (paths, proxies, tokens) leaks into HA.
-      env: {
-        PATH: `${venv}/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
-        HOME: '/root',
-        LANG: 'C.UTF-8',
-        TZ: 'UTC',
-        PYTHONDONTWRITEBYTECODE: '1',
-        TMPDIR: `${configDir}/tmp`,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const [program, args] = chrootCommand(rootfs, [`${venv}/bin/hass`, '-c', configDir, '--skip-pip', '--log-no-color']);
+  const proc = spawn(program, args, {
+    cwd: hostConfigDir,
+    // A clean environment: nothing of the host's (paths, proxies, tokens) leaks into HA.
+    env: {
+      PATH: `${venv}/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`,
+      HOME: '/root',
+      LANG: 'C.UTF-8',
+      TZ: 'UTC',
+      PYTHONDONTWRITEBYTECODE: '1',
+      TMPDIR: `${configDir}/tmp`,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   proc.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
   });
