@@ -33,11 +33,7 @@ function newest(path: string): number {
 /** Builds the panel when server/public has none, or when a source is newer than the build. */
 function ensurePanel(): void {
   const built = join(root, 'server', 'public', 'index.html');
-  const sources = Math.max(
-    newest(join(root, 'panel')),
-    newest(join(root, 'server', 'src', 'recordings', 'view-types.ts')),
-    newest(join(root, 'server', 'src', 'cameras', 'status.ts')),
-  );
+  const sources = Math.max(newest(join(root, 'panel')), newest(join(root, 'server', 'src', 'contract')));
   if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
   process.stdout.write(existsSync(built) ? 'the panel sources changed: rebuilding it…\n' : 'building the panel…\n');
   const res = spawnSync('npm', ['run', '--silent', 'build:panel'], { cwd: root, stdio: 'inherit' });

@@ -4,6 +4,13 @@
  * act on. `close()` aborts whatever is still in flight (requests, streams, event subscriptions),
  * so a redeploy leaves no socket open.
  */
+import type {
+  CameraStatus,
+  CameraView,
+  ClipStart,
+  RecordingView,
+  SavedSnapshotView,
+} from '../../server/src/contract/index.js';
 import { linkSignals, TimeoutError } from './signals';
 
 /** How clips and snapshots made by these nodes are labelled in Camstack (`trigger`). */
@@ -26,48 +33,7 @@ export class CamstackError extends Error {
   }
 }
 
-export interface CameraView {
-  id: string;
-  name: string;
-  enabled: boolean;
-  sourceType?: string;
-  [key: string]: unknown;
-}
-
-export interface CameraStatus {
-  id: string;
-  state: string;
-  viewers: number;
-  lastFrameAt: string | null;
-  fps: number | null;
-  codec: string | null;
-  resolution: string | null;
-  lastError: string | null;
-  [key: string]: unknown;
-}
-
-/** A recorded segment or clip, as `GET /api/recordings/:rid` returns it. */
-export interface RecordingView {
-  id: string;
-  type: 'segment' | 'clip';
-  camera: string;
-  start: string;
-  end: string;
-  durationSeconds: number;
-  size: number;
-  protected: boolean;
-  inProgress: boolean;
-  trigger: string | null;
-  path: string | null;
-  url: string | null;
-  expiresAt?: string | null;
-}
-
-export interface ClipStart {
-  clip: RecordingView;
-  extended: boolean;
-  preRollSeconds: number;
-}
+export type { CameraStatus, CameraView, ClipStart, RecordingView };
 
 export interface Snapshot {
   jpeg: Buffer;
@@ -77,13 +43,8 @@ export interface Snapshot {
   source: string | null;
 }
 
-export interface SavedSnapshot {
-  camera: string;
-  /** Relative to the add-on's media folder. */
-  path: string;
-  takenAt: string;
-  url: string | null;
-}
+/** `POST api/cameras/:id/snapshot`: the snapshot was written. */
+export type SavedSnapshot = SavedSnapshotView;
 
 export interface ClientOptions {
   baseUrl: string;

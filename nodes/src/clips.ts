@@ -6,6 +6,7 @@
  * may be stopped early from elsewhere), every 2 s once its planned end has passed — which also
  * covers a server that does not stream clip events.
  */
+import type { ClipSavedEvent } from '../../server/src/contract/index.js';
 import { type CamstackClient, CamstackError, type RecordingView } from './client';
 import { EventStream } from './event-stream';
 
@@ -31,8 +32,8 @@ export interface ClipWatcherOptions {
   now?: () => number;
 }
 
-/** A `clip.saved` event's payload as a recording view. */
-function viewFromSavedEvent(data: Record<string, unknown>): RecordingView {
+/** A `clip.saved` event's payload (`ClipSavedEvent`, read defensively) as a recording view. */
+function viewFromSavedEvent(data: Partial<Record<keyof ClipSavedEvent, unknown>>): RecordingView {
   return {
     id: String(data.id),
     type: 'clip',
@@ -44,8 +45,11 @@ function viewFromSavedEvent(data: Record<string, unknown>): RecordingView {
     protected: data.protected === true,
     inProgress: false,
     trigger: typeof data.trigger === 'string' ? data.trigger : null,
+    kind: null,
     path: typeof data.path === 'string' ? data.path : null,
     url: typeof data.url === 'string' && data.url !== '' ? data.url : null,
+    // Not in the event; a saved clip's expiry is in `GET api/recordings/:id`.
+    expiresAt: null,
   };
 }
 

@@ -1,41 +1,24 @@
 /**
- * Facts about Camstack this package relies on: the API's limits (kept equal to the server's;
- * test/nodes/units.test.ts, "what the nodes share with the server", checks them against it) and the default address of
- * the add-on's direct API.
+ * Facts about Camstack this package relies on: the API's limits, the camera-id pattern and the
+ * event types come from the server's contract (inlined by the build: the package has no runtime
+ * dependency); here are the default address of the add-on's direct API and how it is derived.
  */
 import { createHash } from 'node:crypto';
+import { CAMERA_ID_PATTERN as CAMERA_ID_SOURCE } from '../../server/src/contract/index.js';
+
+export {
+  DEFAULT_EVENT_TYPES,
+  EVENT_DESCRIPTIONS,
+  EVENT_TYPES,
+  type EventType,
+  MAX_CLIP_SECONDS,
+  MAX_PRE_ROLL_SECONDS,
+  MAX_SNAPSHOT_WIDTH,
+  MIN_SNAPSHOT_WIDTH,
+} from '../../server/src/contract/index.js';
 
 /** Camera ids, as in the cameras file: lowercase letters, digits and `_`, 1–64 characters. */
-export const CAMERA_ID_PATTERN = /^[a-z0-9_]{1,64}$/;
-/** `preRoll` of a clip, seconds (server: MAX_PRE_ROLL_SECONDS). */
-export const MAX_PRE_ROLL_SECONDS = 300;
-/** `duration` of a clip, seconds (server: MAX_CLIP_SECONDS). */
-export const MAX_CLIP_SECONDS = 3600;
-/** Snapshot width in pixels (server: MIN_SNAPSHOT_WIDTH / MAX_SNAPSHOT_WIDTH). */
-export const MIN_SNAPSHOT_WIDTH = 16;
-export const MAX_SNAPSHOT_WIDTH = 3840;
-
-/** Every event `GET /api/events` can stream (the server's bus), in the editor's order. */
-export const EVENT_TYPES = [
-  'camera.status',
-  'camera.added',
-  'camera.updated',
-  'camera.removed',
-  'clip.started',
-  'clip.saved',
-  'clip.failed',
-  'snapshot.saved',
-  'recording.segment',
-  'recording.deleted',
-  'recording.expiring',
-  'recording.paused',
-  'process.state',
-  'metrics.tick',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-/** Subscribed when a camstack-events node selects none: everything but the once-a-second metrics. */
-export const DEFAULT_EVENT_TYPES: readonly EventType[] = EVENT_TYPES.filter((t) => t !== 'metrics.tick');
+export const CAMERA_ID_PATTERN = new RegExp(CAMERA_ID_SOURCE);
 
 /**
  * The add-on repository users add to Home Assistant (also `url` in addon/config.yaml). `camstack`

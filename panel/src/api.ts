@@ -3,8 +3,8 @@
  * `/api/cameras`): it resolves against the document's base, which is the panel's root both on the
  * direct port and behind Home Assistant ingress (`/api/hassio_ingress/<token>/`).
  *
- * The shapes it sends and receives are declared in `api-types.ts` (which says where each comes
- * from) and re-exported here.
+ * The shapes it sends and receives are the server's contract, re-exported here through
+ * `api-types.ts`.
  */
 
 import type {

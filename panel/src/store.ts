@@ -5,17 +5,16 @@
  * {@link StoreController}.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { api, apiUrl, type CameraStatus, type CameraView, type EngineState, type Health } from './api.js';
+import { type ApiEvents, type EventType, RECORDING_EVENTS } from '../../server/src/contract/index.js';
+import { api, apiUrl, type CameraStatus, type CameraView, type Health } from './api.js';
 
-/** Events the panel listens to. The recording ones are sent once the server streams them. */
-const BASE_TYPES = ['camera.added', 'camera.updated', 'camera.removed', 'camera.status', 'process.state'];
-const RECORDING_TYPES = [
-  'recording.segment',
-  'recording.deleted',
-  'recording.expiring',
-  'clip.started',
-  'clip.saved',
-  'clip.failed',
+/** Events the panel listens to; the recording ones are dropped for a server that does not stream them. */
+const BASE_TYPES: readonly EventType[] = [
+  'camera.added',
+  'camera.updated',
+  'camera.removed',
+  'camera.status',
+  'process.state',
 ];
 
 export interface RecordingEvent {
@@ -39,7 +38,7 @@ export class Store extends EventTarget {
 
   #source: EventSource | null = null;
   #users = 0;
-  #types = [...BASE_TYPES, ...RECORDING_TYPES];
+  #types: EventType[] = [...BASE_TYPES, ...RECORDING_EVENTS];
   #everOpened = false;
   #everLive = false;
   #negotiated = false;
@@ -147,16 +146,15 @@ export class Store extends EventTarget {
         this.#changed('live');
       }
     };
-    const on = (type: string, fn: (data: unknown) => void) =>
+    const on = <K extends EventType>(type: K, fn: (data: ApiEvents[K]) => void) =>
       source.addEventListener(type, (ev) => {
         try {
-          fn(JSON.parse((ev as MessageEvent<string>).data));
+          fn(JSON.parse((ev as MessageEvent<string>).data) as ApiEvents[K]);
         } catch {
           // a malformed event is skipped
         }
       });
-    on('camera.status', (d) => {
-      const s = d as CameraStatus;
+    on('camera.status', (s) => {
       this.status.set(s.id, s);
       this.#changed('status');
     });
@@ -166,22 +164,15 @@ export class Store extends EventTarget {
       else this.cameras = this.cameras.map((c) => (c.id === camera.id ? camera : c));
       this.#changed('cameras');
     };
-    on('camera.added', (d) => upsert((d as { camera: CameraView }).camera));
-    on('camera.updated', (d) => upsert((d as { camera: CameraView }).camera));
+    on('camera.added', (d) => upsert(d.camera));
+    on('camera.updated', (d) => upsert(d.camera));
     on('camera.removed', (d) => {
-      const id = (d as { camera: CameraView }).camera.id;
+      const id = d.camera.id;
       this.cameras = this.cameras.filter((c) => c.id !== id);
       this.status.delete(id);
       this.#changed('cameras');
     });
-    on('process.state', (d) => {
-      const e = d as {
-        name: string;
-        state: EngineState;
-        pid: number | null;
-        restarts: number;
-        lastError: string | null;
-      };
+    on('process.state', (e) => {
       if (!this.health || (e.name !== 'go2rtc' && e.name !== 'mediamtx')) return;
       this.health = {
         ...this.health,
@@ -194,7 +185,7 @@ export class Store extends EventTarget {
       // The reasons text is the server's: fetch it again.
       void this.refreshHealth();
     });
-    for (const type of RECORDING_TYPES) {
+    for (const type of RECORDING_EVENTS) {
       on(type, (d) => {
         const e = d as { camera?: string; id?: string; reason?: string };
         this.recordingsVersion++;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { RecordingView } from '../../server/src/recordings/view-types.js';
+import type { RecordingView } from '../../server/src/contract/index.js';
 import { freeEnginePorts, freePorts } from '../helpers/ports.js';
 import { descendantsOf, isAlive, processesMatching, waitUntil } from '../helpers/processes.js';
 

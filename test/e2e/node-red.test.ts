@@ -7,6 +7,7 @@
  * must fill the camera dropdown and pass the config node's connection test. Camstack is the real
  * server with a synthetic camera; nothing is mocked.
  */
+
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { CAMERA_ID_PATTERN, EVENT_DESCRIPTIONS, MAX_CLIP_SECONDS } from '../../server/src/contract/index.js';
 import { launchChromium } from '../helpers/browser.js';
 import { freePort } from '../helpers/ports.js';
 import { waitUntil } from '../helpers/processes.js';
@@ -180,6 +182,14 @@ describe('the Camstack nodes in a real Node-RED', () => {
       assert.ok(html.includes(`data-template-name="${type}"`), `${type} form`);
       assert.ok(html.includes(`data-help-name="${type}"`), `${type} help`);
     }
+    // The editors get the server's contract (event types, limits, camera ids) from the build.
+    const contract = /window\.CamstackContract = (\{.*?\});<\/script>/.exec(html)?.[1];
+    assert.ok(contract, 'the contract is in front of the editors');
+    const facts = JSON.parse(contract) as Record<string, unknown>;
+    assert.deepEqual(facts.EVENT_DESCRIPTIONS, EVENT_DESCRIPTIONS);
+    assert.equal(facts.CAMERA_ID_PATTERN, CAMERA_ID_PATTERN);
+    assert.equal(facts.MAX_CLIP_SECONDS, MAX_CLIP_SECONDS);
+    assert.ok(!/\{\{\w+\}\}/.test(html), 'every {{placeholder}} of the help texts is filled');
     const icons = (await (await fetch(`${admin}/icons`, { headers: { accept: 'application/json' } })).json()) as Record<
       string,
       string[]

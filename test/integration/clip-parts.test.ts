@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SyntheticCameraServer } from '../../scripts/synthetic-cameras.js';
-import type { RecordingView } from '../../server/src/recordings/view-types.js';
+import type { RecordingView } from '../../server/src/contract/index.js';
 import { freePorts } from '../helpers/ports.js';
 import { waitUntil } from '../helpers/processes.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';

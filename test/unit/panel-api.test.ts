@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { scrubSecrets, testResult } from '../../server/src/cameras/connection-test.js';
 import { engineView } from '../../server/src/engines/routes.js';
-import { eventCamera, STREAMED_EVENTS } from '../../server/src/http/events.js';
+import { eventCamera, STREAMED_EVENTS } from '../../server/src/events/routes.js';
 import { storageReport } from '../../server/src/recordings/storage.js';
 import { thumbnailArgs, thumbnailFileName } from '../../server/src/recordings/thumbnails.js';
 

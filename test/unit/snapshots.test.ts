@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eventCamera, STREAMED_EVENTS } from '../../server/src/http/events.js';
+import { eventCamera, STREAMED_EVENTS } from '../../server/src/events/routes.js';
 import { isJpeg, jpegSize } from '../../server/src/snapshots/jpeg.js';
 import {
   cacheControl,

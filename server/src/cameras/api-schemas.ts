@@ -11,7 +11,7 @@ import { Type } from 'typebox';
 import type { Camera } from '../config/load.js';
 import { CAMERA_ID_PATTERN, CameraConfigSchema, RecordingConfigSchema } from '../config/schema.js';
 import type { SourceType } from '../config/source.js';
-import type { CameraStatus } from './status.js';
+import type { CameraStatus, CameraTestResult, CameraView, CameraWithStatus } from '../contract/index.js';
 
 /**
  * A copy of a schema without its `default` keyword (TypeBox's hidden metadata such as
@@ -145,7 +145,8 @@ export const CameraUpdateSchema = Type.Object(
 
 export const SOURCE_TYPES = ['rtsp', 'rtsps', 'rtmp', 'http-mjpeg', 'http-jpeg', 'ffmpeg-test'] as const;
 
-export const RecordingViewSchema = Type.Object(
+/** A camera's recording settings as the API returns them. */
+export const RecordingSettingsSchema = Type.Object(
   {
     continuous: Type.Boolean(),
     retainDays: Type.Integer(),
@@ -169,7 +170,7 @@ export const CameraViewSchema = Type.Object(
       description: 'options: defined in the add-on configuration; file: in the cameras file.',
     }),
     readOnly: Type.Boolean({ description: 'Cameras from the add-on configuration cannot be changed through the API.' }),
-    recording: RecordingViewSchema,
+    recording: RecordingSettingsSchema,
   },
   { additionalProperties: false, description: 'A camera as the API returns it (never its credentials).' },
 );
@@ -217,15 +218,19 @@ export const OverviewSchema = Type.Object(
 export type CameraInput = Type.Static<typeof CameraInputSchema>;
 export type CameraUpdate = Type.Static<typeof CameraUpdateSchema>;
 export type CameraPreviewInput = Type.Static<typeof CameraPreviewInputSchema>;
-export type CameraTestResult = Type.Static<typeof CameraTestResultSchema>;
 export type RecordingInput = Type.Static<typeof RecordingInputSchema>;
-export type CameraView = Type.Static<typeof CameraViewSchema>;
-export type CameraWithStatus = Type.Static<typeof CameraWithStatusSchema>;
+export type { CameraTestResult, CameraView, CameraWithStatus };
 
 // Compile-time guards: the schemas and the interfaces they mirror describe the same values.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const statusSchemaMatches: Same<Type.Static<typeof CameraStatusSchema>, CameraStatus> = true;
 const sourceTypesMatch: Same<(typeof SOURCE_TYPES)[number], SourceType> = true;
+const viewMatches: Same<Type.Static<typeof CameraViewSchema>, CameraView> = true;
+const withStatusMatches: Same<Type.Static<typeof CameraWithStatusSchema>, CameraWithStatus> = true;
+const testResultMatches: Same<Type.Static<typeof CameraTestResultSchema>, CameraTestResult> = true;
+void viewMatches;
+void withStatusMatches;
+void testResultMatches;
 void statusSchemaMatches;
 void sourceTypesMatch;
 

@@ -10,6 +10,7 @@
  * defaults in from the constants below (the `default` keywords document the same values).
  */
 import Type from 'typebox';
+import { CAMERA_ID_PATTERN } from '../contract/index.js';
 import { INTEGRATION_OPTION_SCHEMAS } from '../hass/options.js';
 import { NO_CONTROL_PATTERN, TEXT_PATTERN } from './text.js';
 
@@ -46,7 +47,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warning', 'error'] as cons
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Camera id: a stable slug used in entity ids, MQTT topics and file paths. */
-export const CAMERA_ID_PATTERN = '^[a-z0-9_]{1,64}$';
+export { CAMERA_ID_PATTERN };
 /** At least one non-whitespace character. */
 export const NON_BLANK_PATTERN = '\\S';
 /** An absolute POSIX path. */

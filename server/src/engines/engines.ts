@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
+import type { EngineHealth, EngineName } from '../contract/index.js';
 import type { EventBus } from '../events/bus.js';
 import { LineLevels } from '../log/engine-lines.js';
 import type { Logger } from '../log/logger.js';
@@ -12,8 +13,6 @@ import { Go2rtcClient, MediamtxClient } from './clients.js';
 import { buildGo2rtcConfig } from './go2rtc-config.js';
 import { buildMediamtxConfig } from './mediamtx-config.js';
 import { assertDistinctPorts, type EnginePorts } from './ports.js';
-
-export type EngineName = 'go2rtc' | 'mediamtx';
 
 export interface EngineTiming {
   healthIntervalMs?: number;
@@ -41,12 +40,7 @@ export interface EnginesOptions {
   rtspReader?: { user: string; pass: string } | null;
 }
 
-export interface EngineHealth {
-  state: ManagedProcess['state'];
-  pid: number | null;
-  restarts: number;
-  lastError: string | null;
-}
+export type { EngineHealth, EngineName } from '../contract/index.js';
 
 /**
  * go2rtc and MediaMTX as supervised processes. "Running" means the engine's API answered

@@ -4,10 +4,10 @@
  * resets its restart policy and starts it again; `process.state` events follow as usual.
  */
 import { Type } from 'typebox';
+import type { EngineName, EngineView } from '../contract/index.js';
 import type { CamstackApp } from '../http/app.js';
 import { ApiError, errorResponses } from '../http/errors.js';
 import { EngineHealthSchema } from '../http/health.js';
-import type { EngineName } from './engines.js';
 
 export const ENGINE_NAMES: readonly EngineName[] = ['go2rtc', 'mediamtx'];
 
@@ -36,7 +36,12 @@ export const EngineViewSchema = Type.Object(
   },
   { additionalProperties: false, description: 'A supervised engine.' },
 );
-export type EngineView = Type.Static<typeof EngineViewSchema>;
+export type { EngineView };
+
+// Compile-time guard: the schema describes the contract's view.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const viewMatches: Same<Type.Static<typeof EngineViewSchema>, EngineView> = true;
+void viewMatches;
 
 const EngineParamsSchema = Type.Object(
   { name: Type.String({ pattern: '^[a-z0-9_-]{1,32}$', description: 'go2rtc or mediamtx.' }) },

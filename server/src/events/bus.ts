@@ -1,36 +1,25 @@
-import type { CameraStatus } from '../cameras/status.js';
 import type { Camera } from '../config/load.js';
-import type { MetricsSnapshot } from '../metrics/types.js';
-import type {
+import type { ApiEvents, CameraStatus, EventType } from '../contract/index.js';
+
+export type {
   ClipFailedEvent,
   ClipSavedEvent,
   ClipStartedEvent,
+  ProcessState,
+  ProcessStateEvent,
   RecordingDeletedEvent,
   RecordingExpiringEvent,
   RecordingSegmentEvent,
-} from '../recordings/types.js';
-
-/** Lifecycle states of a supervised process (go2rtc, MediaMTX, every FFmpeg job). */
-export type ProcessState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopping' | 'stopped';
-
-export interface ProcessStateEvent {
-  /** Supervisor name, e.g. "go2rtc", "mediamtx", "ffmpeg:front_door:clip". */
-  name: string;
-  state: ProcessState;
-  previous: ProcessState;
-  pid: number | null;
-  restarts: number;
-  /** Human-readable reason for backoff/failed (redacted; includes the last stderr lines). */
-  lastError: string | null;
-  at: string;
-}
+} from '../contract/index.js';
 
 /**
- * Every event Camstack publishes, by name. One typed bus; MQTT, SSE and the HA websocket
+ * Every event Camstack publishes, by name: the streamed events of the contract, except that the
+ * camera events carry the stored camera (with its credentials: the SSE stream sends the public
+ * view) and the status event its previous value. One typed bus; MQTT, SSE and the HA websocket
  * subscribe to it rather than to the modules that produce the facts.
  */
-export interface CamstackEvents {
-  'process.state': ProcessStateEvent;
+export interface CamstackEvents
+  extends Omit<ApiEvents, 'camera.added' | 'camera.updated' | 'camera.removed' | 'camera.status'> {
   /** A camera was created (API or start-up), after it was persisted. */
   'camera.added': { camera: Camera };
   /** A camera's configuration changed, after it was persisted. */
@@ -38,40 +27,14 @@ export interface CamstackEvents {
   'camera.removed': { camera: Camera };
   /** A camera's runtime status changed (state, viewers, lastError…); rate-limited for metrics fields. */
   'camera.status': { status: CameraStatus; previous: CameraStatus | null };
-  /** A metrics sample (process CPU/memory/fds, FFmpeg progress, system load), while someone listens. */
-  'metrics.tick': MetricsSnapshot;
-  /** A snapshot was written under the media dir (API, MQTT, Node-RED, automations). */
-  'snapshot.saved': {
-    camera: string;
-    /** Absolute path of the JPEG. */
-    path: string;
-    /** Path relative to the media dir: `<id>/snapshots/<id>_<YYYYMMDD-HHMMSS-mmm>.jpg`. */
-    relativePath: string;
-    /** ISO 8601 time the frame was taken. */
-    takenAt: string;
-    /** Who asked: `api`, `mqtt`, `node-red`… */
-    trigger: string;
-  };
-  /** A recorded segment was completed (or recovered after a crash) and indexed. */
-  'recording.segment': RecordingSegmentEvent;
-  /** A clip started recording (API, MQTT, Node-RED…); includes its pre-roll. */
-  'clip.started': ClipStartedEvent;
-  /** A clip's MP4 file is complete, indexed and playable (path and API URL). */
-  'clip.saved': ClipSavedEvent;
-  /** A clip could not be saved (no recording for its span, engine down…). */
-  'clip.failed': ClipFailedEvent;
-  /** A recording was deleted (retention, storage cap, pre-roll buffer, a user, or found missing). */
-  'recording.deleted': RecordingDeletedEvent;
-  /** A recording will be deleted by retention within a day; fired once per recording. */
-  'recording.expiring': RecordingExpiringEvent;
-  /**
-   * Recording paused because the media disk is (nearly) full (`reason` says so, for every
-   * recorded camera), or resumed (`paused: false`, `reason: null`).
-   */
-  'recording.paused': { paused: boolean; reason: string | null };
 }
 
 export type EventName = keyof CamstackEvents;
+
+// The bus and the stream have the same event names: one added on one side only does not build.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameNames: Same<EventName, EventType> = true;
+void sameNames;
 
 /** Who registered a listener, which event it heard, and what it threw or rejected with. */
 export interface ListenerError {

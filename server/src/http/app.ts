@@ -3,7 +3,7 @@ import { Ajv, type Options as AjvOptions, type AnySchema } from 'ajv';
 import ajvFormats from 'ajv-formats';
 import Fastify, { type FastifySchemaCompiler, LogController } from 'fastify';
 import { Type } from 'typebox';
-import type { EngineHealth, EngineName } from '../engines/engines.js';
+import type { EngineHealth, EngineName } from '../contract/index.js';
 import type { Logger } from '../log/logger.js';
 import { clientErrorResponse, frameworkErrorBody, registerErrorHandler } from './errors.js';
 import { SECURITY_HEADERS } from './guard.js';

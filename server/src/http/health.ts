@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import type { EngineHealth, EngineName } from '../engines/engines.js';
+import type { EngineHealth, EngineName, Health, HomeAssistantHealth, MqttHealth } from '../contract/index.js';
 
 export const EngineHealthSchema = Type.Object({
   state: Type.Union([
@@ -44,8 +44,8 @@ export const HomeAssistantHealthSchema = Type.Object({
   ),
 });
 
-export type MqttHealthReport = Type.Static<typeof MqttHealthSchema>;
-export type HomeAssistantHealthReport = Type.Static<typeof HomeAssistantHealthSchema>;
+export type MqttHealthReport = MqttHealth;
+export type HomeAssistantHealthReport = HomeAssistantHealth;
 
 /** Connections to Home Assistant, reported beside (not inside) the engines' health. */
 export interface IntegrationsHealth {
@@ -64,15 +64,16 @@ export const HealthSchema = Type.Object({
   homeAssistant: Type.Optional(HomeAssistantHealthSchema),
 });
 
-export interface HealthReport {
-  status: 'ok' | 'degraded';
-  version: string;
-  uptimeSeconds: number;
-  engines: Record<EngineName, EngineHealth>;
-  reasons: string[];
-  mqtt?: MqttHealthReport;
-  homeAssistant?: HomeAssistantHealthReport;
-}
+export type HealthReport = Health;
+
+// Compile-time guards: the schemas describe the contract's views.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const healthMatches: Same<Type.Static<typeof HealthSchema>, Health> = true;
+const mqttMatches: Same<Type.Static<typeof MqttHealthSchema>, MqttHealth> = true;
+const homeAssistantMatches: Same<Type.Static<typeof HomeAssistantHealthSchema>, HomeAssistantHealth> = true;
+void healthMatches;
+void mqttMatches;
+void homeAssistantMatches;
 
 const ROLE: Record<EngineName, string> = {
   go2rtc: 'live view (WebRTC/MSE) unavailable, MJPEG and snapshots still served',

@@ -18,24 +18,9 @@
  *     progress=continue
  */
 
-export interface FfmpegProgress {
-  /** Frames written so far (null when the block had none, e.g. audio-only output). */
-  frame: number | null;
-  /** FFmpeg's own average fps (frames / elapsed wall time; 0 during the first second). */
-  fps: number | null;
-  /** Output bitrate in kbit/s, null for "N/A". */
-  bitrateKbps: number | null;
-  /** Bytes written so far, null for "N/A". */
-  totalSizeBytes: number | null;
-  /** Output position in microseconds, null for "N/A" or a negative (unknown) timestamp. */
-  outTimeUs: number | null;
-  /** Processing speed relative to real time (1.01 for "1.01x"), null for "N/A". */
-  speed: number | null;
-  dropFrames: number | null;
-  dupFrames: number | null;
-  /** True for the final block (`progress=end`). */
-  ended: boolean;
-}
+import type { FfmpegProgress } from '../contract/index.js';
+
+export type { FfmpegProgress };
 
 const KNOWN_KEYS = new Set([
   'frame',

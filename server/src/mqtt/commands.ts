@@ -3,6 +3,7 @@
  * id and payload are exactly what the discovery configs promise; anything else is a
  * {@link RejectedCommand} with a reason to log, and nothing happens.
  */
+import { isCameraId } from '../contract/index.js';
 import type { TopicContext } from './topics.js';
 
 export type Command =
@@ -18,8 +19,6 @@ export interface RejectedCommand {
 
 /** Longest command payload looked at (ON/OFF/PRESS are a few bytes). */
 export const MAX_COMMAND_BYTES = 64;
-
-const CAMERA_ID_RE = /^[a-z0-9_]{1,64}$/;
 
 /** A short, printable rendering of a payload for logs. */
 export function describePayload(payload: Uint8Array): string {
@@ -37,7 +36,7 @@ export function parseCommand(ctx: TopicContext, topic: string, payload: Uint8Arr
   const parts = topic.slice(base.length).split('/');
   if (parts.length !== 3) return reject('not a Camstack command topic');
   const [camera = '', what, verb] = parts;
-  if (!CAMERA_ID_RE.test(camera)) return reject(`invalid camera id ${JSON.stringify(camera.slice(0, 70))}`);
+  if (!isCameraId(camera)) return reject(`invalid camera id ${JSON.stringify(camera.slice(0, 70))}`);
   if (payload.length > MAX_COMMAND_BYTES) return reject(`payload too long (${payload.length} bytes)`);
   const text = Buffer.from(payload).toString('utf8');
   if (what === 'recording' && verb === 'set') {

@@ -1,5 +1,6 @@
 import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RecordingView } from '../contract/index.js';
 import { DomainError } from '../domain-errors.js';
 import type { Cleaner } from './cleaner.js';
 import { defaultDiskUsage, errnoCode, exists, iso, type RecordingContext } from './context.js';
@@ -8,7 +9,6 @@ import { absolutePath, markerRelPath } from './naming.js';
 import { gapsIn, mergeSpans, planExpiring, type Span } from './retention.js';
 import { type StorageReport, storageReport } from './storage.js';
 import type { ExpiringItem, Timeline } from './types-public.js';
-import type { RecordingView } from './view-types.js';
 
 /** The read side of the recordings (lists, files, the day timeline, storage), plus protect and delete. */
 export class Catalogue {

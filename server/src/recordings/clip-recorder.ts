@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { restreamUrl } from '../cameras/engine-plan.js';
 import type { Camera } from '../config/load.js';
+import type { RecordingView } from '../contract/index.js';
 import { ManagedProcess } from '../supervisor/managed-process.js';
 import {
   CLIP_FIRST_VIDEO_TIMEOUT_MS,
@@ -22,7 +23,6 @@ import {
 import { MAX_CLIP_TOTAL_MS } from './limits.js';
 import { readMp4Info, scanFragments } from './mp4.js';
 import { CLIPS_DIR } from './naming.js';
-import type { RecordingView } from './view-types.js';
 
 /** The FFmpeg reader that records a clip of a camera that is not recorded 24/7, driven by what its file holds. */
 export class ClipRecorder {

@@ -1,6 +1,6 @@
+import type { RecordingView } from '../contract/index.js';
 import type { ManagedProcess } from '../supervisor/managed-process.js';
 import type { FragmentCursor, Mp4Info, TrackSpan } from './mp4.js';
-import type { RecordingView } from './view-types.js';
 
 export interface RecorderState {
   /** Wall-clock time of the file's media time 0 (see refineAnchor); null before the first fragment. */

@@ -2,6 +2,7 @@ import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isRecorded } from '../cameras/engine-plan.js';
+import type { RecordingView } from '../contract/index.js';
 import { DomainError } from '../domain-errors.js';
 import { syncDir } from '../fs-sync.js';
 import { ClipRecorder } from './clip-recorder.js';
@@ -25,7 +26,6 @@ import {
 } from './naming.js';
 import { coveredUntil, type RecordedRun, runsWithin } from './playback.js';
 import type { ClipRequest, ClipStartResult } from './types-public.js';
-import type { RecordingView } from './view-types.js';
 
 /**
  * Clips: started, extended, stopped and saved. A recorded camera's clip is cut from the recording

@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 import { access, readdir, readlink, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Camera } from '../config/load.js';
+import type { RecordingView } from '../contract/index.js';
 import { DomainError } from '../domain-errors.js';
 import type { Logger } from '../log/logger.js';
 import { RecordingIndex as Index, type RecordingIndex, type RecordingRow } from './index-db.js';
@@ -17,7 +18,6 @@ import { PlaybackClient } from './playback.js';
 import { DEFAULT_RETENTION, expiresAt, type RetentionSettings, type Span } from './retention.js';
 import type { DeletionReason } from './types.js';
 import type { RecordingServiceOptions } from './types-public.js';
-import type { RecordingView } from './view-types.js';
 
 /**
  * How long the clip FFmpeg may probe the restream before it writes anything. It stops as soon as

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { SQLInputValue } from 'node:sqlite';
-import type { RecordingType, SegmentKindName } from './view-types.js';
+import type { RecordingType, SegmentKindName } from '../contract/index.js';
 
 export type SegmentKind = SegmentKindName;
 /** open: a segment being written or a clip being recorded; complete: a finished file. */

@@ -18,9 +18,9 @@
  */
 import { basename, dirname, join, posix } from 'node:path';
 import { CAMERA_ID_PATTERN } from '../config/schema.js';
-import type { RecordingType } from './view-types.js';
+import type { RecordingType } from '../contract/index.js';
 
-export type { RecordingType } from './view-types.js';
+export type { RecordingType } from '../contract/index.js';
 
 const CAMERA_ID_RE = new RegExp(CAMERA_ID_PATTERN);
 const SEGMENT_RE = /^(\d{4})-(\d{2})-(\d{2})_(\d{2})-(\d{2})-(\d{2})-(\d{6})\.mp4$/;

@@ -4,8 +4,8 @@
  */
 import { Type } from 'typebox';
 import { CAMERA_ID_PATTERN } from '../config/schema.js';
+import type { ClipStart, ExpiringItem, RecordingList, RecordingView, Timeline } from '../contract/index.js';
 import { RID_PATTERN } from './naming.js';
-import type { ExpiringItem, RecordingView, Timeline } from './service.js';
 import { MAX_CLIP_SECONDS, MAX_PRE_ROLL_SECONDS } from './service.js';
 
 /** A clip's `trigger` label: short, lowercase, safe in a file name. */
@@ -187,6 +187,10 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const viewMatches: Same<Type.Static<typeof RecordingViewSchema>, RecordingView> = true;
 const timelineMatches: Same<Type.Static<typeof TimelineSchema>, Timeline> = true;
 const expiringMatches: Same<Type.Static<typeof ExpiringItemSchema>, ExpiringItem> = true;
+const clipStartMatches: Same<Type.Static<typeof ClipStartSchema>, ClipStart> = true;
+const listMatches: Same<Type.Static<typeof RecordingListSchema>, RecordingList> = true;
+void clipStartMatches;
+void listMatches;
 void viewMatches;
 void timelineMatches;
 void expiringMatches;

@@ -28,6 +28,7 @@
  */
 import { mkdir, realpath, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RecordingView } from '../contract/index.js';
 import { Catalogue } from './catalogue.js';
 import { Cleaner } from './cleaner.js';
 import { Clips } from './clips.js';
@@ -45,8 +46,8 @@ import type {
   RecordingServiceOptions,
   Timeline,
 } from './types-public.js';
-import type { RecordingView } from './view-types.js';
 
+export type { RecordingView } from '../contract/index.js';
 export { MAX_CLIP_SECONDS, MAX_CLIP_TOTAL_MS, MAX_EXPORT_MS, MAX_PRE_ROLL_SECONDS } from './limits.js';
 export type {
   ClipRequest,
@@ -56,7 +57,6 @@ export type {
   RecordingServiceOptions,
   Timeline,
 } from './types-public.js';
-export type { RecordingView } from './view-types.js';
 
 export class RecordingService {
   #timers: NodeJS.Timeout[] = [];

@@ -4,6 +4,7 @@
  * from the recordings index (the same ones the storage cap enforces), not from walking the disk.
  */
 import { Type } from 'typebox';
+import type { StorageReport } from '../contract/index.js';
 
 export interface CameraUsage {
   camera: string;
@@ -74,7 +75,12 @@ export const StorageReportSchema = Type.Object(
   },
   { additionalProperties: false, description: 'Storage used by recordings, and the limits.' },
 );
-export type StorageReport = Type.Static<typeof StorageReportSchema>;
+export type { StorageReport };
+
+// Compile-time guard: the schema describes the contract's view.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const reportMatches: Same<Type.Static<typeof StorageReportSchema>, StorageReport> = true;
+void reportMatches;
 
 /** Pure: the storage report from the index's per-camera sums, the configured cameras and the disk. */
 export function storageReport(

@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { Camera } from '../config/load.js';
+import type { ClipStart, ExpiringItem, Timeline } from '../contract/index.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
-import type { DeletionReason } from './types.js';
-import type { RecordingView } from './view-types.js';
+
+export type { ExpiringItem, Timeline };
 
 export interface ClipRequest {
   /** Seconds before now to include (default: the camera's preRollSeconds). */
@@ -18,30 +19,8 @@ export interface ClipRequest {
   trigger: string;
 }
 
-export interface ClipStartResult {
-  clip: RecordingView;
-  /** True when an open clip of this camera was extended instead of starting a new one. */
-  extended: boolean;
-  /** Seconds of pre-roll the clip can include (0 when the camera keeps no buffer). */
-  preRollSeconds: number;
-}
-
-export interface ExpiringItem {
-  recording: RecordingView;
-  expiresAt: string;
-  reason: DeletionReason;
-}
-
-export interface Timeline {
-  camera: string;
-  day: string;
-  from: string;
-  to: string;
-  recordedSeconds: number;
-  ranges: { start: string; end: string }[];
-  gaps: { start: string; end: string }[];
-  clips: RecordingView[];
-}
+/** A clip started, or an open one extended. */
+export type ClipStartResult = ClipStart;
 
 export interface ExportStream {
   body: Readable;

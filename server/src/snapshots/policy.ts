@@ -4,10 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { CameraState } from '../cameras/status.js';
+import { isCameraId } from '../contract/index.js';
 
 /** Smallest and largest `width` a client may ask for (pixels). */
-export const MIN_SNAPSHOT_WIDTH = 16;
-export const MAX_SNAPSHOT_WIDTH = 3840;
+export { MAX_SNAPSHOT_WIDTH, MIN_SNAPSHOT_WIDTH } from '../contract/index.js';
 /** Largest `maxAge` a client may ask for (ms): ten minutes. */
 export const MAX_SNAPSHOT_MAX_AGE_MS = 600_000;
 
@@ -74,7 +74,7 @@ export function snapshotTimestamp(at: Date): string {
 
 /** Where a saved snapshot goes, relative to the media dir: `<id>/snapshots/<id>_<YYYYMMDD-HHMMSS-mmm>.jpg`. */
 export function snapshotRelativePath(cameraId: string, takenAt: Date): string {
-  if (!/^[a-z0-9_]{1,64}$/.test(cameraId)) throw new Error(`invalid camera id ${JSON.stringify(cameraId)}`);
+  if (!isCameraId(cameraId)) throw new Error(`invalid camera id ${JSON.stringify(cameraId)}`);
   return `${cameraId}/snapshots/${cameraId}_${snapshotTimestamp(takenAt)}.jpg`;
 }
 

@@ -5,6 +5,7 @@
  */
 import { Type } from 'typebox';
 import { CameraIdParamsSchema } from '../cameras/api-schemas.js';
+import type { SavedSnapshotView } from '../contract/index.js';
 import type { CamstackApp } from '../http/app.js';
 import { type ApiErrorSchema, errorResponses } from '../http/errors.js';
 import {
@@ -92,6 +93,11 @@ export const SavedSnapshotSchema = Type.Object(
   },
   { additionalProperties: false, description: 'The snapshot was written.' },
 );
+
+// Compile-time guard: the schema describes the contract's view.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const savedMatches: Same<Type.Static<typeof SavedSnapshotSchema>, SavedSnapshotView> = true;
+void savedMatches;
 
 const JpegResponse = Type.Unsafe<Buffer>({
   description:

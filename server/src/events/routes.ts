@@ -3,76 +3,58 @@
  * anyone else. Camera configuration events carry the public view only (never credentials).
  */
 import { Type } from 'typebox';
-import type { CameraStatusSource } from '../cameras/status.js';
 import type { Camera } from '../config/load.js';
-import type { CamstackEvents, EventBus, EventName } from '../events/bus.js';
-import type { CamstackApp } from './app.js';
+import {
+  type ApiEvents,
+  CAMERA_FIELD_EVENTS,
+  type CameraStatus,
+  type CameraView,
+  EVENT_TYPES,
+  type EventType,
+} from '../contract/index.js';
+import type { CamstackApp } from '../http/app.js';
+import type { CamstackEvents, EventBus } from './bus.js';
 
 /** Events a client may subscribe to, and how each is turned into the JSON sent. */
 export interface EventsRouteOptions {
   bus: EventBus;
-  status: CameraStatusSource;
+  status: { all(): CameraStatus[] };
   /** The public form of a camera (no credentials). */
-  toView: (camera: Camera) => unknown;
+  toView: (camera: Camera) => CameraView;
   /** Called while at least one client listens (e.g. the metrics sampler); returns a release. */
   acquireLive?: () => () => void;
   keepAliveMs?: number;
 }
 
-export const STREAMED_EVENTS = [
-  'camera.added',
-  'camera.updated',
-  'camera.removed',
-  'camera.status',
-  'process.state',
-  /** About once a second while someone listens: CPU, memory, fds of every process; FFmpeg progress. */
-  'metrics.tick',
-  /** A snapshot file was written (path relative to the media dir, trigger). */
-  'snapshot.saved',
-  /** Recording: a segment was indexed, clips started/saved/failed, files deleted or expiring. */
-  'recording.segment',
-  'clip.started',
-  'clip.saved',
-  'clip.failed',
-  'recording.deleted',
-  'recording.expiring',
-  /** Recording paused (media disk full, with the reason) or resumed; about every recorded camera. */
-  'recording.paused',
-] as const satisfies readonly EventName[];
+/** Every event of the contract is streamed. */
+export const STREAMED_EVENTS = EVENT_TYPES;
 
-/** Events whose payload names its camera as a plain `camera` id. */
-const CAMERA_FIELD_EVENTS: ReadonlySet<string> = new Set([
-  'snapshot.saved',
-  'recording.segment',
-  'clip.started',
-  'clip.saved',
-  'clip.failed',
-  'recording.deleted',
-  'recording.expiring',
-]);
-
-type Streamed = (typeof STREAMED_EVENTS)[number];
+const CAMERA_FIELD: ReadonlySet<EventType> = new Set(CAMERA_FIELD_EVENTS);
 
 /** Pure: the camera an event is about (for the `camera` filter), or null for system events. */
-export function eventCamera(name: Streamed, payload: CamstackEvents[Streamed]): string | null {
+export function eventCamera<K extends EventType>(name: K, payload: CamstackEvents[K]): string | null {
   if (name === 'camera.status') return (payload as CamstackEvents['camera.status']).status.id;
   if (name === 'process.state' || name === 'metrics.tick' || name === 'recording.paused') return null;
-  if (CAMERA_FIELD_EVENTS.has(name)) return (payload as { camera: string }).camera;
+  if (CAMERA_FIELD.has(name)) return (payload as { camera: string }).camera;
   return (payload as CamstackEvents['camera.added']).camera.id;
 }
 
 /** Pure: what goes on the wire for an event. */
-export function eventData(name: Streamed, payload: CamstackEvents[Streamed], toView: (c: Camera) => unknown): unknown {
+export function eventData<K extends EventType>(
+  name: K,
+  payload: CamstackEvents[K],
+  toView: (c: Camera) => CameraView,
+): ApiEvents[K] {
   switch (name) {
     case 'camera.added':
-    case 'camera.removed':
-      return { camera: toView((payload as CamstackEvents['camera.added']).camera) };
     case 'camera.updated':
-      return { camera: toView((payload as CamstackEvents['camera.updated']).camera) };
+    case 'camera.removed':
+      return { camera: toView((payload as CamstackEvents['camera.added']).camera) } as ApiEvents[K];
     case 'camera.status':
-      return (payload as CamstackEvents['camera.status']).status;
+      return (payload as CamstackEvents['camera.status']).status as ApiEvents[K];
     default:
-      return payload;
+      // Every other event carries the same payload on the bus and on the wire.
+      return payload as unknown as ApiEvents[K];
   }
 }
 
@@ -112,7 +94,7 @@ export async function eventsRoutes(app: CamstackApp, opts: EventsRouteOptions): 
           problems: [{ field: 'types', message: `unknown: ${unknown.join(', ')}` }],
         });
       }
-      const types = wanted as Streamed[];
+      const types = wanted as EventType[];
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
