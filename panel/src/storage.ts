@@ -4,7 +4,7 @@
  * storage cap and the minimum free space marked on it, and one bar per camera scaled to the
  * largest. All numbers are percentages of their bar, clamped to 0–100.
  */
-import type { CameraTestResult, StorageReport } from './api-types.js';
+import type { CameraTestResult, CameraUsage, StorageReport } from './api-types.js';
 
 export interface DiskPicture {
   /** What the bar stands for in bytes (the disk; without one, the cap or what is recorded). */
@@ -20,13 +20,7 @@ export interface DiskPicture {
   minFreeAt: number | null;
 }
 
-export interface CameraBar {
-  camera: string;
-  name: string;
-  configured: boolean;
-  bytes: number;
-  protectedBytes: number;
-  recordings: number;
+export interface CameraBar extends Omit<CameraUsage, 'clips'> {
   /** Unprotected part, then protected part, in % of the largest camera. */
   plain: number;
   protected: number;

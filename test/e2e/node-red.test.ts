@@ -189,7 +189,7 @@ describe('the Camstack nodes in a real Node-RED', () => {
     assert.deepEqual(facts.EVENT_DESCRIPTIONS, EVENT_DESCRIPTIONS);
     assert.equal(facts.CAMERA_ID_PATTERN, CAMERA_ID_PATTERN);
     assert.equal(facts.MAX_CLIP_SECONDS, MAX_CLIP_SECONDS);
-    assert.ok(!/\{\{\w+\}\}/.test(html), 'every {{placeholder}} of the help texts is filled');
+    assert.ok(!/\{\{[A-Z_]+\}\}/.test(html), 'every {{PLACEHOLDER}} of the help texts is filled');
     const icons = (await (await fetch(`${admin}/icons`, { headers: { accept: 'application/json' } })).json()) as Record<
       string,
       string[]

@@ -1,7 +1,7 @@
 /**
- * Runtime status of every camera (R5): one poller reads both engines' APIs (one call each for all
+ * Runtime status of every camera: one poller reads both engines' APIs (one call each for all
  * cameras), derives each camera's status with a pure function, and publishes changes on the bus.
- * Also verifies new and changed cameras before they are reported online (R10).
+ * Also verifies new and changed cameras before they are reported online.
  */
 import type { Camera } from '../config/load.js';
 import type { Go2rtcStreamInfo, MediamtxPath } from '../engines/clients.js';

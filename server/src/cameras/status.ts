@@ -1,4 +1,4 @@
-/** Runtime status of a camera: in memory only, separate from its configuration (R5). */
+/** Runtime status of a camera: in memory only, separate from its configuration. */
 
 import type { CameraStatus } from '../contract/index.js';
 

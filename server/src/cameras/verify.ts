@@ -1,5 +1,5 @@
 /**
- * Verifies that a camera's stream is usable before it is reported online (R10): read a few video
+ * Verifies that a camera's stream is usable before it is reported online: read a few video
  * frames within a timeout, over a few attempts, and turn FFmpeg's complaints into a reason a
  * person understands. Video is copied, never decoded, so a probe costs almost nothing.
  */

@@ -1,5 +1,5 @@
 /**
- * Snapshots (R8: a JPEG for covers and dashboard thumbnails; R2: still works without go2rtc).
+ * Snapshots: a JPEG for covers and dashboard thumbnails, still served when go2rtc is down.
  *
  * - One cache per camera of the latest JPEG for each requested width (a width-less request is
  *   the full size), served while fresh enough: `maxAge` from the caller, or by default 2 s while
