@@ -5,6 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cameraEventRoutes } from './camera-events/routes.js';
+import { eventRules } from './camera-events/rules.js';
+import { CameraEvents } from './camera-events/service.js';
+import { CameraEventStore } from './camera-events/store.js';
 import { toCameraView } from './cameras/api-schemas.js';
 import { ConnectionTester } from './cameras/connection-test.js';
 import { type EngineAccess, restreamUrl } from './cameras/engine-plan.js';
@@ -237,6 +241,21 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     ...optional('retentionIntervalMs', intEnv(env, 'CAMSTACK_RETENTION_MS')),
     ...optional('bufferSeconds', intEnv(env, 'CAMSTACK_BUFFER_SECONDS')),
   });
+  const cameraEvents = new CameraEvents({
+    store: new CameraEventStore(join(config.dataDir, 'events.db')),
+    bus,
+    logger,
+    mediaDir: config.mediaDir,
+    rules: (id) => {
+      const camera = store.get(id);
+      return camera ? eventRules(camera) : null;
+    },
+    retention: () => store.list().map((c) => ({ camera: c.id, days: c.recording.clipRetainDays })),
+    cameraName: (id) => store.get(id)?.name ?? id,
+    clips: { start: (id, request) => recordings.startClip(id, request) },
+    frameAt: (id, atMs) => recordings.frameAt(id, atMs),
+    liveFrame: async (id) => (await snapshots.get(id, { maxAgeMs: 2000 })).jpeg,
+  });
   const thumbnails = new ThumbnailCache({
     ffmpeg: ffmpegBin,
     cacheDir: join(config.dataDir, 'thumbnails'),
@@ -284,6 +303,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       (a) => registerOpenApi(a, { version: pkg.version }),
       (a) => recordingRoutes(a, { recordings, store, thumbnails }),
       (a) => snapshotRoutes(a, { snapshots }),
+      (a) => cameraEventRoutes(a, { events: cameraEvents }),
       (a) => cameraRoutes(a, { store, status: runtime, tester: connectionTester }),
       (a) => engineRoutes(a, { engine: (name) => engines.get(name) }),
       (a) =>
@@ -376,6 +396,13 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       { name: 'snapshots', stop: () => snapshots.close() },
       // Open clips are saved while the engines still run.
       { name: 'recordings', start: () => recordings.start(), stop: () => recordings.stop(), stopTimeoutMs: 8_000 },
+      // Lasting events end (and extend their clips once more) before the recordings stop.
+      {
+        name: 'camera-events',
+        start: () => cameraEvents.start(),
+        stop: () => cameraEvents.stop(),
+        stopTimeoutMs: 3_000,
+      },
       // Last to start, first to stop: MQTT says "offline" while everything still runs.
       {
         name: 'home-assistant',

@@ -5,6 +5,7 @@
  * times are ISO 8601.
  */
 import type {
+  CameraEventView,
   CameraStatus,
   CameraView,
   DeletionReason,
@@ -130,6 +131,8 @@ export interface ApiEvents {
   'clip.saved': ClipSavedEvent;
   'clip.failed': ClipFailedEvent;
   'snapshot.saved': SnapshotSavedEvent;
+  /** A camera event started, changed (its clip, its picture) or ended. */
+  'camera.event': CameraEventView;
   'recording.segment': RecordingSegmentEvent;
   'recording.deleted': RecordingDeletedEvent;
   'recording.expiring': RecordingExpiringEvent;
@@ -151,6 +154,7 @@ export const EVENT_DESCRIPTIONS: Readonly<Record<EventType, string>> = {
   'clip.saved': 'clip saved',
   'clip.failed': 'clip failed',
   'snapshot.saved': 'snapshot saved',
+  'camera.event': 'camera event (motion, person…): start, picture, end',
   'recording.segment': '24/7 segment written',
   'recording.deleted': 'recording deleted',
   'recording.expiring': 'recording expires within a day',
@@ -163,6 +167,7 @@ export const EVENT_TYPES = Object.keys(EVENT_DESCRIPTIONS) as readonly EventType
 
 /** Events about one camera, named by a `camera` field of their payload. */
 export const CAMERA_FIELD_EVENTS: readonly EventType[] = [
+  'camera.event',
   'snapshot.saved',
   'recording.segment',
   'clip.started',

@@ -332,3 +332,43 @@ export interface MetricsSnapshot {
   system: SystemMetrics;
   processes: ProcessMetrics[];
 }
+
+// ── Camera events ───────────────────────────────────────────────────────────────────────────
+
+/** What happened in front of a camera, as the camera (ONVIF) or Camstack's motion detector says. */
+export type DetectionType =
+  | 'motion'
+  | 'person'
+  | 'vehicle'
+  | 'animal'
+  | 'line_crossing'
+  | 'intrusion'
+  | 'tamper'
+  | 'digital_input';
+
+/** Who reported it: the camera's own ONVIF events, Camstack's detector, or the API (automations, Node-RED). */
+export type DetectionSource = 'onvif' | 'motion' | 'api';
+
+/** One event of a camera: from its start until its end (open while `active`). */
+export interface CameraEventView {
+  /** `evt_<n>`. */
+  id: string;
+  camera: string;
+  type: DetectionType;
+  source: DetectionSource;
+  start: string;
+  /** null while it lasts. */
+  end: string | null;
+  active: boolean;
+  /** The clip this event started or extended, when a rule records it. */
+  clipId: string | null;
+  /** The picture of the moment the event started (`/api/camera-events/<id>/picture.jpg`), once taken. */
+  pictureUrl: string | null;
+  /** The camera's own name for it (an ONVIF topic such as `RuleEngine/CellMotionDetector/Motion`). */
+  detail: string | null;
+}
+
+export interface CameraEventList {
+  items: CameraEventView[];
+  total: number;
+}

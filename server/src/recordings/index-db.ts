@@ -8,10 +8,10 @@
  * power cut may lose the last transactions, which the next start-up scan puts back.
  */
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { SQLInputValue } from 'node:sqlite';
 import type { RecordingType, SegmentKindName } from '../contract/index.js';
+import { loadSqlite } from '../sqlite.js';
 
 export type SegmentKind = SegmentKindName;
 /** open: a segment being written or a clip being recorded; complete: a finished file. */
@@ -72,24 +72,6 @@ interface DbRow {
 }
 
 const SCHEMA_VERSION = 1;
-
-/**
- * `node:sqlite`, loaded without its one-time "SQLite is an experimental feature" warning (Node 22
- * prints it to stderr, where it would alarm every add-on log reader); other warnings pass through.
- */
-function loadSqlite(): typeof import('node:sqlite') {
-  const original = process.emitWarning;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const text = typeof warning === 'string' ? warning : warning.message;
-    if (text.includes('SQLite is an experimental feature')) return;
-    (original as (...args: unknown[]) => void).call(process, warning, ...rest);
-  }) as typeof process.emitWarning;
-  try {
-    return createRequire(import.meta.url)('node:sqlite') as typeof import('node:sqlite');
-  } finally {
-    process.emitWarning = original;
-  }
-}
 
 const { DatabaseSync } = loadSqlite();
 

@@ -35,6 +35,7 @@ import { Clips } from './clips.js';
 import { message, RecordingContext } from './context.js';
 import { DiskGuard } from './disk-guard.js';
 import { Exporter } from './export.js';
+import { FrameGrabber } from './frames.js';
 import type { ListFilter, RecordingRow } from './index-db.js';
 import { Scanner } from './scanner.js';
 import type { StorageReport } from './storage.js';
@@ -70,6 +71,7 @@ export class RecordingService {
   readonly #cleaner: Cleaner;
   readonly #catalogue: Catalogue;
   readonly #exporter: Exporter;
+  readonly #frames: FrameGrabber;
   readonly #clips: Clips;
   readonly #scanner: Scanner;
 
@@ -79,6 +81,7 @@ export class RecordingService {
     this.#cleaner = new Cleaner(this.#c);
     this.#catalogue = new Catalogue(this.#c, this.#cleaner);
     this.#exporter = new Exporter(this.#c);
+    this.#frames = new FrameGrabber(this.#c);
     this.#clips = new Clips(this.#c, this.#exporter);
     this.#scanner = new Scanner(this.#c, (camera, finalRel) => this.#clips.recoverPart(camera, finalRel));
   }
@@ -209,6 +212,11 @@ export class RecordingService {
 
   timeline(cameraId: string, day: string): Timeline {
     return this.#catalogue.timeline(cameraId, day);
+  }
+
+  /** The frame shown at `atMs`, from the recording; null when nothing recorded holds it (yet). */
+  frameAt(cameraId: string, atMs: number, width?: number): Promise<Buffer | null> {
+    return this.#frames.frameAt(cameraId, atMs, width);
   }
 
   exportSpan(cameraId: string, fromMs: number, toMs: number): Promise<ExportStream> {
