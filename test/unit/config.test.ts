@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
+import { integrationConfig } from '../../server/src/config/integration-options.js';
 import {
   type Camera,
   type Config,
@@ -21,7 +22,6 @@ import {
   saveCamerasFile,
   yamlLineOf,
 } from '../../server/src/config/load.js';
-import { integrationConfig } from '../../server/src/hass/options.js';
 
 const DEFAULT_CAMERAS_FILE = '/config/cameras.yaml';
 const defaultFileExists = existsSync(DEFAULT_CAMERAS_FILE);

@@ -10,6 +10,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { CameraStatusSource } from '../cameras/status.js';
+import type { IntegrationConfig } from '../config/integration-options.js';
 import type { EngineHealth, EngineName } from '../engines/engines.js';
 import type { EventBus } from '../events/bus.js';
 import type { IntegrationsHealth } from '../http/health.js';
@@ -18,7 +19,6 @@ import type { SecretRedactor } from '../log/redact.js';
 import { MqttBridge, type MqttCameraStore, type MqttClips, type MqttSnapshots } from '../mqtt/bridge.js';
 import { DiskUsageScanner } from '../mqtt/storage.js';
 import { LiveCameras } from './live-cameras.js';
-import type { IntegrationConfig } from './options.js';
 import { type RtspReaderCredentials, rtspUrl } from './rtsp-credentials.js';
 import type { SupervisorClient } from './supervisor.js';
 import { type HassClips, HassLink, hassTarget } from './websocket.js';

@@ -24,10 +24,10 @@
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { isRecorded } from '../cameras/engine-plan.js';
 import type { CameraStatus, CameraStatusSource } from '../cameras/status.js';
+import type { MqttOptions } from '../config/integration-options.js';
 import type { Camera } from '../config/load.js';
 import type { EngineHealth, EngineName } from '../engines/engines.js';
 import type { EventBus } from '../events/bus.js';
-import type { MqttOptions } from '../hass/options.js';
 import type { SupervisorClient } from '../hass/supervisor.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
