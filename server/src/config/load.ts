@@ -11,16 +11,16 @@
 import { resolve } from 'node:path';
 import type { Document } from 'yaml';
 import { checkCameras, checkPorts, mergeCredentials, nonEmpty, type RawCameraList, toCamera } from './checks.js';
+import { parseEnv } from './env.js';
 import { integrationConfig } from './integration-options.js';
 import { ajvProblems, groupBySource, yamlLineOf } from './messages.js';
 import { camerasFileRef, readCamerasFile, readOptions } from './read.js';
-import { type CameraConfig, LOG_LEVELS, type LogLevel, OPTION_DEFAULTS, type Options } from './schema.js';
+import { type CameraConfig, OPTION_DEFAULTS, type Options } from './schema.js';
 import {
   type Camera,
   type Config,
   ConfigError,
   type ConfigProblem,
-  DEFAULT_OPTIONS_PATH,
   isPlainObject,
   type LoadConfigOptions,
   makeProblem,
@@ -42,27 +42,17 @@ export {
 } from './types.js';
 export { cameraToFileForm, saveCamerasFile } from './writer.js';
 
-// ---------------------------------------------------------------------------------------------
-// Environment
-
-function envString(env: LoadConfigOptions['env'], name: string): string | undefined {
-  const value = env?.[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
-function envFlag(env: LoadConfigOptions['env'], name: string): boolean {
-  const value = envString(env, name)?.toLowerCase();
-  return value === '1' || value === 'true' || value === 'yes';
-}
-
 /**
  * Load and validate the whole configuration. Throws {@link ConfigError} listing every problem.
  *
- * - options: `optionsPath`, else `CAMSTACK_OPTIONS`, else `/data/options.json`; missing = defaults.
+ * - the environment: every `CAMSTACK_*` variable, parsed by env.ts; a bad value is a problem
+ *   like a bad option. The parsed values are returned as `env` for main.ts to hand out.
+ * - options: `optionsPath`, else `CAMSTACK_OPTIONS` (default `/data/options.json`); missing =
+ *   defaults.
  * - cameras file: `CAMSTACK_CAMERAS_FILE`, else `cameras_file`. Missing at the default path = no
  *   cameras; missing at any other (explicitly configured) path = error.
- * - env overrides (development): `CAMSTACK_MEDIA_DIR`, `CAMSTACK_DATA_DIR` (resolved against the
- *   working directory), `CAMSTACK_LOG_LEVEL`, `CAMSTACK_ALLOW_TEST_SOURCES=1`.
+ * - overrides (development): `CAMSTACK_MEDIA_DIR`, `CAMSTACK_DATA_DIR` (resolved against the
+ *   working directory), `CAMSTACK_LOG_LEVEL`, `CAMSTACK_ALLOW_TEST_SOURCES`.
  * - `CAMSTACK_API_PORT` (the add-on image sets 8098): the direct API port used when `api_token`
  *   is set and `api_port` is not, so add-on users only give a token (the host port is mapped in
  *   the add-on's Network settings).
@@ -70,7 +60,8 @@ function envFlag(env: LoadConfigOptions['env'], name: string): boolean {
 export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const env = opts.env ?? process.env;
   const problems: ConfigProblem[] = [];
-  const optionsPath = opts.optionsPath ?? envString(env, 'CAMSTACK_OPTIONS') ?? DEFAULT_OPTIONS_PATH;
+  const { values: envValues, problems: envProblems } = parseEnv(env);
+  const optionsPath = opts.optionsPath ?? envValues.CAMSTACK_OPTIONS;
 
   const rawOptions = readOptions(optionsPath, problems);
   const optionsValid = rawOptions !== undefined && validateOptions(rawOptions);
@@ -79,28 +70,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   const rawRecord = isPlainObject(rawOptions) ? rawOptions : {};
 
-  // Environment overrides.
-  const allowTestSources = envFlag(env, 'CAMSTACK_ALLOW_TEST_SOURCES');
-  const envLogLevel = envString(env, 'CAMSTACK_LOG_LEVEL');
-  if (envLogLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(envLogLevel)) {
-    problems.push(
-      makeProblem(
-        'env',
-        'CAMSTACK_LOG_LEVEL',
-        `must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(envLogLevel)})`,
-      ),
-    );
-  }
-  const envMediaDir = envString(env, 'CAMSTACK_MEDIA_DIR');
-  const envDataDir = envString(env, 'CAMSTACK_DATA_DIR');
-  const envApiPortText = envString(env, 'CAMSTACK_API_PORT');
-  const envApiPort = envApiPortText === undefined ? undefined : Number(envApiPortText);
-  if (envApiPort !== undefined && !(Number.isInteger(envApiPort) && envApiPort >= 1 && envApiPort <= 65535)) {
-    problems.push(makeProblem('env', 'CAMSTACK_API_PORT', `must be a port from 1 to 65535 (got ${envApiPortText})`));
-  }
+  // Environment overrides (after the options' problems, as they are listed).
+  problems.push(...envProblems);
+  const allowTestSources = envValues.CAMSTACK_ALLOW_TEST_SOURCES;
+  const envMediaDir = envValues.CAMSTACK_MEDIA_DIR;
+  const envDataDir = envValues.CAMSTACK_DATA_DIR;
 
   // The cameras file.
-  const camerasRef = camerasFileRef(envString(env, 'CAMSTACK_CAMERAS_FILE'), rawRecord.cameras_file);
+  const camerasRef = camerasFileRef(envValues.CAMSTACK_CAMERAS_FILE ?? undefined, rawRecord.cameras_file);
   let camerasDoc: { doc: Document; text: string } | null = null;
   const fileCameras = camerasRef
     ? readCamerasFile(camerasRef, problems, (doc, text) => {
@@ -148,16 +125,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
 
   return {
-    logLevel: (envLogLevel as LogLevel | undefined) ?? options.log_level ?? OPTION_DEFAULTS.log_level,
+    logLevel: envValues.CAMSTACK_LOG_LEVEL ?? options.log_level ?? OPTION_DEFAULTS.log_level,
     camerasFile: camerasRef?.path ?? OPTION_DEFAULTS.cameras_file,
-    mediaDir: envMediaDir !== undefined ? resolve(envMediaDir) : (options.media_dir ?? OPTION_DEFAULTS.media_dir),
-    dataDir: envDataDir !== undefined ? resolve(envDataDir) : (options.data_dir ?? OPTION_DEFAULTS.data_dir),
+    mediaDir: envMediaDir !== null ? resolve(envMediaDir) : (options.media_dir ?? OPTION_DEFAULTS.media_dir),
+    dataDir: envDataDir !== null ? resolve(envDataDir) : (options.data_dir ?? OPTION_DEFAULTS.data_dir),
     maxCameras: options.max_cameras ?? OPTION_DEFAULTS.max_cameras,
     onDemandGraceSeconds: options.on_demand_grace_seconds ?? OPTION_DEFAULTS.on_demand_grace_seconds,
     webrtcPort: options.webrtc_port ?? OPTION_DEFAULTS.webrtc_port,
     webrtcCandidates: [...(options.webrtc_candidates ?? OPTION_DEFAULTS.webrtc_candidates)],
     rtspPort: options.rtsp_port ?? OPTION_DEFAULTS.rtsp_port,
-    apiPort: options.api_port ?? (nonEmpty(options.api_token) !== undefined ? (envApiPort ?? null) : null),
+    apiPort: options.api_port ?? (nonEmpty(options.api_token) !== undefined ? envValues.CAMSTACK_API_PORT : null),
     apiToken: nonEmpty(options.api_token) ?? null,
     ingressPort: options.ingress_port ?? OPTION_DEFAULTS.ingress_port,
     storageMaxBytes: Math.round((options.storage_max_gb ?? OPTION_DEFAULTS.storage_max_gb) * 1e9),
@@ -165,5 +142,6 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     allowTestSources,
     cameras,
     integrations: integrationConfig(options),
+    env: envValues,
   };
 }

@@ -3,6 +3,7 @@
  * and the {@link ConfigProblem}s a bad file or variable produces (one line each in a
  * {@link ConfigError}). No I/O.
  */
+import type { CamstackEnv } from './env.js';
 import type { IntegrationConfig } from './integration-options.js';
 import type { LogLevel } from './schema.js';
 import type { SourceType } from './source.js';
@@ -52,6 +53,8 @@ export interface Config {
   cameras: Camera[];
   /** MQTT discovery, the HA websocket, HA live cameras and the RTSP reader credentials. */
   integrations: IntegrationConfig;
+  /** Every `CAMSTACK_*` variable, parsed (env.ts): main.ts hands them to the parts. */
+  env: CamstackEnv;
 }
 
 export interface ConfigProblem {
@@ -80,7 +83,7 @@ export class ConfigError extends Error {
 }
 
 export interface LoadConfigOptions {
-  /** Overrides `CAMSTACK_OPTIONS` and the default `/data/options.json`. */
+  /** Overrides `CAMSTACK_OPTIONS` and its default `/data/options.json`. */
   optionsPath?: string;
   /** Environment to read overrides from; defaults to `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
