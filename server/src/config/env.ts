@@ -3,7 +3,8 @@
  * it takes and what it means when unset. One rule for all of them: unset or blank → the declared
  * default; surrounding spaces are ignored; any other value that is not what the variable takes is
  * a start-up problem naming the variable (`env CAMSTACK_PORT: must be …`), listed with the
- * options' problems. Pure: takes a `process.env`-like record, returns frozen values or problems.
+ * options' problems. Pure: takes a `process.env`-like record, returns the frozen values and the
+ * problems.
  *
  * Most are development and test knobs; the add-on image sets the `*_BIN` paths,
  * `CAMSTACK_API_PORT` and `CAMSTACK_RTSP_BIND` (addon/Dockerfile). A default of `null` means
