@@ -28,7 +28,7 @@ import { HomeAssistantIntegration } from './hass/integration.js';
 import { rtspReaderCredentials } from './hass/rtsp-credentials.js';
 import { supervisorFromEnv } from './hass/supervisor.js';
 import { type AppDeps, buildApp } from './http/app.js';
-import { type GuardOptions, ingressAllowFromEnv, installGuard } from './http/guard.js';
+import { type GuardOptions, ingressAllow, installGuard } from './http/guard.js';
 import { registerOpenApi } from './http/openapi.js';
 import { staticRoutes } from './http/static.js';
 import { Lifecycle } from './lifecycle.js';
@@ -55,24 +55,9 @@ export interface RunningCamstack {
   stop: (reason: string) => Promise<void>;
 }
 
-function intEnv(env: NodeJS.ProcessEnv, key: string): number | undefined {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${key} must be a non-negative integer, got "${raw}"`);
-  return n;
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-/** Development and test knobs: engine ports as JSON, health timing in milliseconds. */
-function enginePortsFromEnv(env: NodeJS.ProcessEnv): EnginePorts {
-  const raw = env.CAMSTACK_ENGINE_PORTS;
-  if (!raw) return { ...DEFAULT_ENGINE_PORTS };
-  const parsed = JSON.parse(raw) as Partial<EnginePorts>;
-  return { ...DEFAULT_ENGINE_PORTS, ...parsed };
+/** `{ key: value }`, or `{}` when the value is unset (null: the part's own default). */
+function optional<K extends string, V>(key: K, value: V | null | undefined): { [P in K]?: V } {
+  return (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 /**
@@ -98,7 +83,9 @@ async function webrtcCandidatesFor(
 }
 
 export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promise<RunningCamstack> {
+  // Options, cameras and every CAMSTACK_* variable (config/env.ts), read once and checked together.
   const config = loadConfig({ env });
+  const e = config.env;
   const redactor = new SecretRedactor();
   for (const cam of config.cameras) if (cam.password) redactor.add(cam.password);
   if (config.apiToken) redactor.add(config.apiToken);
@@ -124,10 +111,8 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
   const reaped = await reapOrphans(join(workDir, 'pids'), logger);
   if (reaped.length) logger.warn({ pids: reaped }, 'stopped engine processes left behind by a previous run');
 
-  const healthIntervalMs = intEnv(env, 'CAMSTACK_HEALTH_INTERVAL_MS');
-  const unhealthyAfterMs = intEnv(env, 'CAMSTACK_UNHEALTHY_AFTER_MS');
-  const backoffBaseMs = intEnv(env, 'CAMSTACK_BACKOFF_BASE_MS');
-  const enginePorts = enginePortsFromEnv(env);
+  const backoffBaseMs = e.CAMSTACK_BACKOFF_BASE_MS;
+  const enginePorts: EnginePorts = { ...DEFAULT_ENGINE_PORTS, ...e.CAMSTACK_ENGINE_PORTS };
   const webrtcCandidates = await webrtcCandidatesFor(config.webrtcCandidates, enginePorts.webrtc, env, logger);
   // Readers of the RTSP restream on other hosts (HA live cameras) need these; this box needs none.
   const rtspReader = await rtspReaderCredentials(config.integrations.rtspReader, config.dataDir);
@@ -136,20 +121,25 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     bus,
     logger,
     redactor,
-    binaries: resolveBinaries(env),
+    binaries: resolveBinaries({
+      go2rtc: e.CAMSTACK_GO2RTC_BIN,
+      mediamtx: e.CAMSTACK_MEDIAMTX_BIN,
+      ffmpeg: e.CAMSTACK_FFMPEG_BIN,
+      ffprobe: e.CAMSTACK_FFPROBE_BIN,
+    }),
     workDir,
     recordDir: config.mediaDir,
     ports: enginePorts,
-    webrtcBind: env.CAMSTACK_WEBRTC_BIND ?? '',
+    webrtcBind: e.CAMSTACK_WEBRTC_BIND,
     webrtcCandidates,
-    rtspBind: env.CAMSTACK_RTSP_BIND ?? '127.0.0.1',
+    rtspBind: e.CAMSTACK_RTSP_BIND,
     rtspReader,
     logLevel: config.logLevel === 'warning' ? 'warn' : config.logLevel,
-    ...optional('segmentSeconds', intEnv(env, 'CAMSTACK_SEGMENT_SECONDS') || undefined),
+    ...optional('segmentSeconds', e.CAMSTACK_SEGMENT_SECONDS),
     timing: {
-      ...(healthIntervalMs !== undefined ? { healthIntervalMs } : {}),
-      ...(unhealthyAfterMs !== undefined ? { unhealthyAfterMs } : {}),
-      ...(backoffBaseMs !== undefined ? { policy: { baseDelayMs: backoffBaseMs } } : {}),
+      ...optional('healthIntervalMs', e.CAMSTACK_HEALTH_INTERVAL_MS),
+      ...optional('unhealthyAfterMs', e.CAMSTACK_UNHEALTHY_AFTER_MS),
+      ...(backoffBaseMs !== null ? { policy: { baseDelayMs: backoffBaseMs } } : {}),
     },
   });
 
@@ -174,7 +164,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
   const reconciler = new EngineReconciler({
     ...engineAccess,
     graceSeconds: config.onDemandGraceSeconds,
-    ...optional('intervalMs', intEnv(env, 'CAMSTACK_RECONCILE_MS')),
+    ...optional('intervalMs', e.CAMSTACK_RECONCILE_MS),
   });
   const ffmpegBin = engines.binaries.ffmpeg;
   const extraViewers = new Map<string, number>();
@@ -185,7 +175,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     verify: (url, options) => verifyStream(ffmpegBin, url, options),
     beforeVerify: () => reconciler.schedule(),
     extra: (id) => ({ viewers: extraViewers.get(id) ?? 0, transcoding: mjpeg?.isTranscoding(id) ?? false }),
-    ...optional('pollIntervalMs', intEnv(env, 'CAMSTACK_STATUS_POLL_MS')),
+    ...optional('pollIntervalMs', e.CAMSTACK_STATUS_POLL_MS),
   });
   mjpeg = new MjpegHub({
     ffmpegBin,
@@ -236,10 +226,10 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     pidDir: join(workDir, 'pids'),
     storageMaxBytes: config.storageMaxBytes,
     storageMinFreePercent: config.storageMinFreePercent,
-    ...optional('scanIntervalMs', intEnv(env, 'CAMSTACK_RECORDING_SCAN_MS')),
-    ...optional('fullScanIntervalMs', intEnv(env, 'CAMSTACK_RECORDING_FULL_SCAN_MS')),
-    ...optional('retentionIntervalMs', intEnv(env, 'CAMSTACK_RETENTION_MS')),
-    ...optional('bufferSeconds', intEnv(env, 'CAMSTACK_BUFFER_SECONDS')),
+    ...optional('scanIntervalMs', e.CAMSTACK_RECORDING_SCAN_MS),
+    ...optional('fullScanIntervalMs', e.CAMSTACK_RECORDING_FULL_SCAN_MS),
+    ...optional('retentionIntervalMs', e.CAMSTACK_RETENTION_MS),
+    ...optional('bufferSeconds', e.CAMSTACK_BUFFER_SECONDS),
   });
   const cameraEvents = new CameraEvents({
     store: new CameraEventStore(join(config.dataDir, 'events.db')),
@@ -269,7 +259,14 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
   });
   const homeAssistant = new HomeAssistantIntegration({
     config: config.integrations,
-    env,
+    timing: {
+      mqttBirthDelayMs: e.CAMSTACK_MQTT_BIRTH_DELAY_MS,
+      mqttReconnectMs: e.CAMSTACK_MQTT_RECONNECT_MS,
+      mqttStorageMs: e.CAMSTACK_MQTT_STORAGE_MS,
+      mqttDiscoveryCollectMs: e.CAMSTACK_MQTT_DISCOVERY_COLLECT_MS,
+      mqttMigrationStepMs: e.CAMSTACK_MQTT_MIGRATION_STEP_MS,
+      hassRetryMs: e.CAMSTACK_HA_RETRY_MS,
+    },
     version: pkg.version,
     bus,
     logger,
@@ -323,19 +320,21 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       (a) => staticRoutes(a),
     ],
   });
-  const app = await buildApp(listenerDeps({ listener: 'ingress', allow: ingressAllowFromEnv(env) }));
+  const app = await buildApp(
+    listenerDeps({ listener: 'ingress', allow: ingressAllow(e.CAMSTACK_INGRESS_ALLOW, Boolean(env.SUPERVISOR_TOKEN)) }),
+  );
   const direct =
     config.apiPort !== null && config.apiToken !== null
       ? await buildApp(
           listenerDeps({
             listener: 'direct',
             token: config.apiToken,
-            ...optional('rateLimitMax', intEnv(env, 'CAMSTACK_API_RATE_LIMIT')),
+            ...optional('rateLimitMax', e.CAMSTACK_API_RATE_LIMIT),
           }),
         )
       : null;
-  const host = env.CAMSTACK_HOST ?? '0.0.0.0';
-  const port = intEnv(env, 'CAMSTACK_PORT') ?? config.ingressPort;
+  const host = e.CAMSTACK_HOST;
+  const port = e.CAMSTACK_PORT ?? config.ingressPort;
   let boundPort = port;
   let closingHttp: Promise<void> | null = null;
   const closeHttp = () => {

@@ -22,10 +22,14 @@ interface Outcome {
 }
 
 /** Starts the server with a cameras file and/or an options file of our own; watches until it exits. */
-async function startWith(files: { camerasYaml?: string; optionsJson?: string }, dir: string): Promise<Outcome> {
+async function startWith(
+  files: { camerasYaml?: string; optionsJson?: string },
+  dir: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Outcome> {
   const camerasFile = join(dir, `cameras-${Math.random().toString(36).slice(2)}.yaml`);
   await writeFile(camerasFile, files.camerasYaml ?? 'cameras: []\n');
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { ...extraEnv };
   if (files.optionsJson !== undefined) {
     const optionsFile = join(dir, `options-${Math.random().toString(36).slice(2)}.json`);
     await writeFile(optionsFile, files.optionsJson);
@@ -137,6 +141,18 @@ describe('a broken configuration at start-up', () => {
     assert.equal(o.code, 1, o.output);
     assert.match(o.output, /options\.json unknown key "frobnicate"/);
     assert.match(o.output, /options\.json max_cameras: must be an integer/);
+    assertNoEngine(o);
+  });
+
+  it('a bad CAMSTACK_* value: exit 1 naming each variable with the options problems, no engine started', async () => {
+    const o = await startWith({ optionsJson: JSON.stringify({ frobnicate: true }) }, dir, {
+      CAMSTACK_HEALTH_INTERVAL_MS: 'soon',
+      CAMSTACK_ALLOW_TEST_SOURCES: 'maybe',
+    });
+    assert.equal(o.code, 1, o.output);
+    assert.match(o.output, /options\.json unknown key "frobnicate"/);
+    assert.match(o.output, /env CAMSTACK_HEALTH_INTERVAL_MS: must be an integer of at least 0 \(got "soon"\)/);
+    assert.match(o.output, /env CAMSTACK_ALLOW_TEST_SOURCES: must be 1, true, yes, 0, false or no \(got "maybe"\)/);
     assertNoEngine(o);
   });
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pino from 'pino';
 import { Type } from 'typebox';
+import { parseEnv } from '../../server/src/config/env.js';
 import type { EngineHealth } from '../../server/src/engines/engines.js';
 import { buildApp, type CamstackApp } from '../../server/src/http/app.js';
 import {
@@ -14,7 +15,7 @@ import {
   CONTENT_SECURITY_POLICY,
   type GuardOptions,
   INGRESS_PROXY_ADDRESS,
-  ingressAllowFromEnv,
+  ingressAllow,
   installGuard,
   normalizeAddress,
   tokensEqual,
@@ -69,10 +70,18 @@ describe('address matching', () => {
   });
 
   it('ingress sources: CAMSTACK_INGRESS_ALLOW, else the ingress proxy in the add-on, else loopback', () => {
-    assert.deepEqual(ingressAllowFromEnv({ CAMSTACK_INGRESS_ALLOW: ' 127.0.0.1, ::1 ' }), ['127.0.0.1', '::1']);
-    assert.deepEqual(ingressAllowFromEnv({ SUPERVISOR_TOKEN: 'x' }), [INGRESS_PROXY_ADDRESS]);
-    assert.deepEqual(ingressAllowFromEnv({}), ['127.0.0.1', '::1']);
-    assert.throws(() => ingressAllowFromEnv({ CAMSTACK_INGRESS_ALLOW: '172.30.32.2,oops' }), /oops/);
+    const configured = parseEnv({ CAMSTACK_INGRESS_ALLOW: ' 127.0.0.1, ::1 ' }).values.CAMSTACK_INGRESS_ALLOW;
+    assert.deepEqual(ingressAllow(configured, false), ['127.0.0.1', '::1']);
+    assert.deepEqual(ingressAllow(configured, true), ['127.0.0.1', '::1']);
+    assert.deepEqual(ingressAllow(null, true), [INGRESS_PROXY_ADDRESS]);
+    assert.deepEqual(ingressAllow(null, false), ['127.0.0.1', '::1']);
+    assert.throws(() => ingressAllow(['172.30.32.2', 'oops'], false), /oops/);
+    assert.match(
+      parseEnv({ CAMSTACK_INGRESS_ALLOW: '172.30.32.2,oops' })
+        .problems.map((p) => p.path)
+        .join(),
+      /^env CAMSTACK_INGRESS_ALLOW$/,
+    );
   });
 
   it('tokens compare equal only when identical', () => {

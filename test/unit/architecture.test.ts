@@ -101,7 +101,11 @@ describe('architecture', () => {
       for (const target of relativeImports(file)) {
         assert.equal(folderOf(target), 'contract', `${relative(root, file)} imports ${relative(root, target)}`);
       }
-      assert.doesNotMatch(readFileSync(file, 'utf8'), /from 'node:|from '[a-z@]/, `${relative(root, file)}: no package`);
+      assert.doesNotMatch(
+        readFileSync(file, 'utf8'),
+        /from 'node:|from '[a-z@]/,
+        `${relative(root, file)}: no package`,
+      );
     }
   });
 

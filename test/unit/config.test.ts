@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
+import { parseEnv } from '../../server/src/config/env.js';
+import { integrationConfig } from '../../server/src/config/integration-options.js';
 import {
   type Camera,
   type Config,
@@ -21,7 +23,6 @@ import {
   saveCamerasFile,
   yamlLineOf,
 } from '../../server/src/config/load.js';
-import { integrationConfig } from '../../server/src/hass/options.js';
 
 const DEFAULT_CAMERAS_FILE = '/config/cameras.yaml';
 const defaultFileExists = existsSync(DEFAULT_CAMERAS_FILE);
@@ -87,6 +88,7 @@ const DEFAULTS: Config = {
   storageMaxBytes: 0,
   storageMinFreePercent: 5,
   integrations: integrationConfig({}),
+  env: parseEnv({}).values,
 };
 
 describe('loadConfig: defaults', { skip: defaultFileExists && 'a real /config/cameras.yaml exists' }, () => {
@@ -146,6 +148,7 @@ describe('loadConfig: options', () => {
       storageMaxBytes: 0,
       storageMinFreePercent: 5,
       integrations: integrationConfig({}),
+      env: parseEnv({}).values,
     });
   });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { CameraStatus } from '../../server/src/cameras/status.js';
+import { integrationConfig } from '../../server/src/config/integration-options.js';
 import type { Camera } from '../../server/src/config/load.js';
 import { buildMediamtxConfig } from '../../server/src/engines/mediamtx-config.js';
 import {
@@ -14,7 +15,6 @@ import {
   mediaSourceId,
 } from '../../server/src/hass/events.js';
 import { liveCameraId, liveEntityId, liveTitle } from '../../server/src/hass/live-cameras.js';
-import { integrationConfig } from '../../server/src/hass/options.js';
 import { RTSP_PASSWORD_FILE, rtspReaderCredentials, rtspUrl } from '../../server/src/hass/rtsp-credentials.js';
 import { SupervisorClient } from '../../server/src/hass/supervisor.js';
 import { hassTarget } from '../../server/src/hass/websocket.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { integrationConfig } from '../../server/src/hass/options.js';
+import { integrationConfig } from '../../server/src/config/integration-options.js';
 import {
   parseMqttService,
   parseNetworkInfo,

@@ -10,11 +10,10 @@
  * defaults in from the constants below (the `default` keywords document the same values).
  */
 import Type from 'typebox';
-import { CAMERA_ID_PATTERN } from '../contract/index.js';
-import { INTEGRATION_OPTION_SCHEMAS } from '../hass/options.js';
-import { NO_CONTROL_PATTERN, TEXT_PATTERN } from './text.js';
+import { INTEGRATION_OPTION_SCHEMAS } from './integration-options.js';
+import { CAMERA_ID_PATTERN, NO_CONTROL_PATTERN, TEXT_PATTERN } from './text.js';
 
-export { NO_CONTROL_PATTERN, TEXT_PATTERN };
+export { CAMERA_ID_PATTERN, NO_CONTROL_PATTERN, TEXT_PATTERN };
 
 /** Defaults for a camera's `recording` block. */
 export const RECORDING_DEFAULTS = {
@@ -46,8 +45,6 @@ export const CAMERA_ENABLED_DEFAULT = true;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warning', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Camera id: a stable slug used in entity ids, MQTT topics and file paths. */
-export { CAMERA_ID_PATTERN };
 /** At least one non-whitespace character. */
 export const NON_BLANK_PATTERN = '\\S';
 /** An absolute POSIX path. */
@@ -262,7 +259,7 @@ export const OptionsSchema = Type.Object(
       ),
     ),
     ingress_port: Type.Optional(Port('Home Assistant ingress port. Default 8099.', OPTION_DEFAULTS.ingress_port)),
-    // MQTT discovery, the HA websocket and HA live cameras (server/src/hass/options.ts).
+    // MQTT discovery, the HA websocket and HA live cameras (integration-options.ts).
     ...INTEGRATION_OPTION_SCHEMAS,
     storage_max_gb: Type.Optional(
       Type.Number({

@@ -1,4 +1,7 @@
-/** Patterns for free text, shared by every schema that takes some (no imports: nothing to cycle). */
+/** Patterns shared by every schema that takes such a value (imports only the contract). */
+
+/** Camera id: a stable slug used in entity ids, MQTT topics and file paths (the contract's). */
+export { CAMERA_ID_PATTERN } from '../contract/index.js';
 
 /**
  * Free text a person reads (names, labels): not blank, and no control characters (C0, DEL, C1),

@@ -41,21 +41,24 @@ function setupManifest(): Partial<Record<'go2rtc' | 'mediamtx', string>> {
 }
 
 /**
- * Finds the engine binaries: CAMSTACK_<NAME>_BIN first (the add-on image sets these), then the
- * pinned builds from `npm run setup`, then PATH. A missing binary is an error that names the
- * setup command, never a silent skip.
+ * Finds the engine binaries: the configured path first (CAMSTACK_<NAME>_BIN, which the add-on
+ * image sets; main.ts hands them in), then the pinned builds from `npm run setup`, then PATH. A
+ * missing binary is an error that names the setup command, never a silent skip.
  */
-export function resolveBinaries(env: NodeJS.ProcessEnv = process.env): EngineBinaries {
+export function resolveBinaries(
+  configured: Partial<Record<keyof EngineBinaries, string | null>> = {},
+  pathEnv: string | undefined = process.env.PATH,
+): EngineBinaries {
   const manifest = setupManifest();
   const find = (name: keyof EngineBinaries): string => {
-    const fromEnv = env[`CAMSTACK_${name.toUpperCase()}_BIN`];
-    if (fromEnv) {
-      if (!isExecutable(fromEnv)) throw new Error(`CAMSTACK_${name.toUpperCase()}_BIN=${fromEnv} is not executable`);
-      return fromEnv;
+    const path = configured[name];
+    if (path) {
+      if (!isExecutable(path)) throw new Error(`CAMSTACK_${name.toUpperCase()}_BIN=${path} is not executable`);
+      return path;
     }
     const pinned = name === 'go2rtc' || name === 'mediamtx' ? manifest[name] : undefined;
     if (pinned && isExecutable(pinned)) return pinned;
-    const found = onPath(name, env.PATH);
+    const found = onPath(name, pathEnv);
     if (found) return found;
     throw new Error(`${name} not found: ${SETUP_HINT}`);
   };

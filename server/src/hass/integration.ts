@@ -10,6 +10,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { CameraStatusSource } from '../cameras/status.js';
+import type { IntegrationConfig } from '../config/integration-options.js';
 import type { EngineHealth, EngineName } from '../engines/engines.js';
 import type { EventBus } from '../events/bus.js';
 import type { IntegrationsHealth } from '../http/health.js';
@@ -18,15 +19,14 @@ import type { SecretRedactor } from '../log/redact.js';
 import { MqttBridge, type MqttCameraStore, type MqttClips, type MqttSnapshots } from '../mqtt/bridge.js';
 import { DiskUsageScanner } from '../mqtt/storage.js';
 import { LiveCameras } from './live-cameras.js';
-import type { IntegrationConfig } from './options.js';
 import { type RtspReaderCredentials, rtspUrl } from './rtsp-credentials.js';
 import type { SupervisorClient } from './supervisor.js';
 import { type HassClips, HassLink, hassTarget } from './websocket.js';
 
 export interface HomeAssistantIntegrationDeps {
   config: IntegrationConfig;
-  /** Development/test knobs (CAMSTACK_MQTT_*). */
-  env: Readonly<Record<string, string | undefined>>;
+  /** Development/test timing (CAMSTACK_MQTT_*, CAMSTACK_HA_RETRY_MS); null: the defaults. */
+  timing: IntegrationTiming;
   version: string;
   bus: EventBus;
   logger: Logger;
@@ -44,11 +44,17 @@ export interface HomeAssistantIntegrationDeps {
   rtsp: { port: number; reader: RtspReaderCredentials };
 }
 
-function envMs(env: Readonly<Record<string, string | undefined>>, key: string): number | undefined {
-  const raw = env[key];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const n = Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
+/** Milliseconds; null: the part's default. */
+export interface IntegrationTiming {
+  /** Longest random wait before announcing after HA's birth message (shortest: 1000 or less). */
+  mqttBirthDelayMs: number | null;
+  /** First MQTT reconnect delay; the longest is 8 times it. */
+  mqttReconnectMs: number | null;
+  mqttStorageMs: number | null;
+  mqttDiscoveryCollectMs: number | null;
+  mqttMigrationStepMs: number | null;
+  /** First HA websocket retry delay; the longest is 8 times it. */
+  hassRetryMs: number | null;
 }
 
 export class HomeAssistantIntegration {
@@ -59,13 +65,13 @@ export class HomeAssistantIntegration {
 
   constructor(deps: HomeAssistantIntegrationDeps) {
     this.#d = deps;
-    const { config, env } = deps;
+    const { config, timing } = deps;
     for (const secret of [config.mqtt.password, config.hass.token]) if (secret) deps.redactor.add(secret);
-    const birthMax = envMs(env, 'CAMSTACK_MQTT_BIRTH_DELAY_MS');
-    const reconnectMin = envMs(env, 'CAMSTACK_MQTT_RECONNECT_MS');
-    const storageInterval = envMs(env, 'CAMSTACK_MQTT_STORAGE_MS');
-    const discoveryCollect = envMs(env, 'CAMSTACK_MQTT_DISCOVERY_COLLECT_MS');
-    const migrationStep = envMs(env, 'CAMSTACK_MQTT_MIGRATION_STEP_MS');
+    const birthMax = timing.mqttBirthDelayMs;
+    const reconnectMin = timing.mqttReconnectMs;
+    const storageInterval = timing.mqttStorageMs;
+    const discoveryCollect = timing.mqttDiscoveryCollectMs;
+    const migrationStep = timing.mqttMigrationStepMs;
     this.mqtt = new MqttBridge({
       options: config.mqtt,
       supervisor: deps.supervisor,
@@ -83,14 +89,14 @@ export class HomeAssistantIntegration {
       ...(deps.snapshots ? { snapshots: deps.snapshots } : {}),
       ...(deps.recordings ? { clips: deps.recordings } : {}),
       timing: {
-        ...(birthMax !== undefined ? { birthDelayMs: [Math.min(birthMax, 1000), birthMax] } : {}),
-        ...(reconnectMin !== undefined ? { reconnectMinMs: reconnectMin, reconnectMaxMs: reconnectMin * 8 } : {}),
-        ...(storageInterval !== undefined ? { storageIntervalMs: storageInterval } : {}),
-        ...(discoveryCollect !== undefined ? { discoveryCollectMs: discoveryCollect } : {}),
-        ...(migrationStep !== undefined ? { migrationStepMs: migrationStep } : {}),
+        ...(birthMax !== null ? { birthDelayMs: [Math.min(birthMax, 1000), birthMax] } : {}),
+        ...(reconnectMin !== null ? { reconnectMinMs: reconnectMin, reconnectMaxMs: reconnectMin * 8 } : {}),
+        ...(storageInterval !== null ? { storageIntervalMs: storageInterval } : {}),
+        ...(discoveryCollect !== null ? { discoveryCollectMs: discoveryCollect } : {}),
+        ...(migrationStep !== null ? { migrationStepMs: migrationStep } : {}),
       },
     });
-    const hassRetry = envMs(env, 'CAMSTACK_HA_RETRY_MS');
+    const hassRetry = timing.hassRetryMs;
     this.hass = new HassLink({
       target: hassTarget(config.hass, deps.supervisor),
       disabledReason: 'not running as an add-on and no ha_url/ha_token set',
@@ -101,7 +107,7 @@ export class HomeAssistantIntegration {
       triggers: config.hass.triggers,
       mediaDir: deps.mediaDir,
       ...(deps.recordings ? { recordings: deps.recordings } : {}),
-      ...(hassRetry !== undefined ? { retryMs: [hassRetry, hassRetry * 8] } : {}),
+      ...(hassRetry !== null ? { retryMs: [hassRetry, hassRetry * 8] } : {}),
     });
   }
 

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RtspReaderOptions } from './options.js';
+import type { RtspReaderOptions } from '../config/integration-options.js';
 
 export interface RtspReaderCredentials {
   user: string;

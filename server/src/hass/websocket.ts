@@ -17,6 +17,7 @@ import {
 } from 'home-assistant-js-websocket';
 import WebSocket from 'ws';
 import type { CameraStatusSource } from '../cameras/status.js';
+import type { HassOptions, TriggerOption } from '../config/integration-options.js';
 import type { Camera } from '../config/load.js';
 import type { EventBus } from '../events/bus.js';
 import type { HomeAssistantHealthReport } from '../http/health.js';
@@ -33,7 +34,6 @@ import {
   expiringNotification,
   type HassEvent,
 } from './events.js';
-import type { HassOptions, TriggerOption } from './options.js';
 import type { SupervisorClient } from './supervisor.js';
 
 export interface HassTarget {

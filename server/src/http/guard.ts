@@ -16,9 +16,10 @@
  * plugin list, each with its own guard (a Fastify instance listens on one port).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { BlockList, isIP } from 'node:net';
+import { BlockList } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { addressFamily, parseAddressRange } from '../address-range.js';
 import type { CamstackApp } from './app.js';
 import { errorBody } from './errors.js';
 
@@ -79,30 +80,18 @@ export function normalizeAddress(address: string | undefined): string {
   return mapped?.[1] ?? address;
 }
 
-function family(address: string): 'ipv4' | 'ipv6' | null {
-  const v = isIP(address);
-  return v === 4 ? 'ipv4' : v === 6 ? 'ipv6' : null;
-}
-
 /** An address list (`1.2.3.4`, `10.0.0.0/8`, `::1`, `fd00::/8`) as a matcher; throws on a bad entry. */
 export function addressMatcher(entries: readonly string[]): (address: string | undefined) => boolean {
   const list = new BlockList();
-  for (const raw of entries) {
-    const entry = raw.trim();
-    const [host = '', prefixText, ...rest] = entry.split('/');
-    const fam = family(host);
-    const prefix = prefixText === undefined ? null : Number(prefixText);
-    const maxPrefix = fam === 'ipv4' ? 32 : 128;
-    if (fam === null || rest.length > 0 || (prefix !== null && !(Number.isInteger(prefix) && prefix >= 0))) {
-      throw new Error(`"${entry}" is not an IP address or CIDR range`);
-    }
-    if (prefix !== null && prefix > maxPrefix) throw new Error(`"${entry}": prefix longer than ${maxPrefix}`);
-    if (prefix === null) list.addAddress(host, fam);
-    else list.addSubnet(host, prefix, fam);
+  for (const entry of entries) {
+    const range = parseAddressRange(entry);
+    if ('error' in range) throw new Error(range.error);
+    if (range.prefix === null) list.addAddress(range.host, range.family);
+    else list.addSubnet(range.host, range.prefix, range.family);
   }
   return (address) => {
     const a = normalizeAddress(address);
-    const fam = family(a);
+    const fam = addressFamily(a);
     return fam !== null && list.check(a, fam);
   };
 }
@@ -110,21 +99,16 @@ export function addressMatcher(entries: readonly string[]): (address: string | u
 const isLoopback = addressMatcher(['127.0.0.0/8', '::1']);
 
 /**
- * The ingress port's allowed sources: `CAMSTACK_INGRESS_ALLOW` (comma-separated, for tests and
- * development) when set; else the ingress proxy in the add-on (SUPERVISOR_TOKEN is set there);
- * else loopback only, so a development server is never open to the network by default.
+ * The ingress port's allowed sources: the configured list (`CAMSTACK_INGRESS_ALLOW`, for tests
+ * and development) when given; else the ingress proxy in the add-on (under the Supervisor); else
+ * loopback only, so a development server is never open to the network by default.
  */
-export function ingressAllowFromEnv(env: NodeJS.ProcessEnv): string[] {
-  const raw = env.CAMSTACK_INGRESS_ALLOW;
-  if (raw !== undefined && raw.trim() !== '') {
-    const entries = raw
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    addressMatcher(entries); // validate now: a typo must fail start-up, not lock everyone out later
-    return entries;
+export function ingressAllow(configured: readonly string[] | null, underSupervisor: boolean): string[] {
+  if (configured !== null) {
+    addressMatcher(configured); // validate now: a typo must fail start-up, not lock everyone out later
+    return [...configured];
   }
-  return env.SUPERVISOR_TOKEN ? [INGRESS_PROXY_ADDRESS] : ['127.0.0.1', '::1'];
+  return underSupervisor ? [INGRESS_PROXY_ADDRESS] : ['127.0.0.1', '::1'];
 }
 
 function pathOf(url: string): string {

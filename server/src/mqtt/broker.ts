@@ -3,7 +3,7 @@
  * Supervisor provides to the add-on (`GET /services/mqtt`), otherwise none (MQTT stays off and
  * everything else keeps working).
  */
-import type { HassOptions, MqttOptions } from '../hass/options.js';
+import type { HassOptions, MqttOptions } from '../config/integration-options.js';
 import { type SupervisorClient, SupervisorError } from '../hass/supervisor.js';
 
 export interface BrokerSettings {

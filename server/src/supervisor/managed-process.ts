@@ -1,19 +1,22 @@
 /**
  * Supervises one long-running (go2rtc, MediaMTX) or finite (FFmpeg job) child process: spawn in its own
  * process group, health probes, stuck detection, restart with backoff, graceful stop escalation.
+ *
+ * This module is the state machine (start, stop, restart, exit → restart policy, state events);
+ * its parts: run.ts (one spawn), output.ts (lines, tail, lastError), health.ts (probes and the
+ * watchdog), pid-file.ts, restart-policy.ts (backoff and giving up), orphans.ts (process groups).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import { execa } from 'execa';
 import type { EventBus, ProcessState, ProcessStateEvent } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
-import { isGroupAlive, pidFileName, signalGroup, terminateGroup } from './orphans.js';
+import { HealthWatch } from './health.js';
+import { isGroupAlive, signalGroup, terminateGroup } from './orphans.js';
+import { LineSplitter, OutputLines } from './output.js';
+import { PidFile } from './pid-file.js';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
+import { clearRunTimers, type OutputStream, type Run, settlesWithin, spawnRun } from './run.js';
 
-export type OutputStream = 'stdout' | 'stderr';
+export type { OutputStream } from './run.js';
 export type StopMethod = 'SIGINT' | 'q';
 
 export interface ManagedProcessOptions {
@@ -73,91 +76,12 @@ export interface ProcessSnapshot {
   lastError: string | null;
 }
 
-/** Output lines of the dying run quoted in lastError. */
-const LAST_ERROR_LINES = 10;
 /** How long to wait for stdout/stderr to drain after the leader exited (a grandchild may hold them open). */
 const DRAIN_AFTER_EXIT_MS = 250;
-/** A partial line longer than this is emitted as is. */
-const MAX_LINE_LENGTH = 16 * 1024;
-
-/** What ManagedProcess needs from the execa subprocess. */
-interface ChildHandle {
-  readonly pid?: number | undefined;
-  readonly stdin: Writable | null;
-  readonly stdout: Readable | null;
-  readonly stderr: Readable | null;
-  readonly stdio: readonly (Readable | Writable | null | undefined)[];
-  on(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
-  on(event: 'close' | 'spawn', listener: () => void): unknown;
-  on(event: 'error', listener: (err: Error) => void): unknown;
-}
-
-class LineSplitter {
-  readonly #decoder = new StringDecoder('utf8');
-  #partial = '';
-
-  push(chunk: Buffer | string): string[] {
-    const text = this.#partial + (typeof chunk === 'string' ? chunk : this.#decoder.write(chunk));
-    const parts = text.split(/\r\n|\n|\r/);
-    this.#partial = parts.pop() ?? '';
-    if (this.#partial.length > MAX_LINE_LENGTH) {
-      parts.push(this.#partial);
-      this.#partial = '';
-    }
-    return parts;
-  }
-
-  flush(): string[] {
-    const rest = this.#partial + this.#decoder.end();
-    this.#partial = '';
-    return rest.length > 0 ? [rest] : [];
-  }
-}
-
-interface Run {
-  readonly id: number;
-  readonly child: ChildHandle | null;
-  readonly pid: number | null;
-  readonly spawnedAt: number;
-  lastOutputAt: number;
-  failingSince: number | null;
-  /** Set when we kill the child ourselves because it is unhealthy or stuck. */
-  killReason: string | null;
-  /** Set by stop(): the exit is expected and must not trigger a restart. */
-  stopping: boolean;
-  exited: boolean;
-  readonly timers: Set<NodeJS.Timeout>;
-  probe: AbortController | null;
-  readonly recent: string[];
-  readonly splitters: Record<OutputStream, LineSplitter>;
-  readonly closed: Promise<void>;
-  /** Resolves once the leader exited, output drained, leftovers of its group were killed and the pid file removed. */
-  readonly done: Promise<void>;
-  markClosed: () => void;
-  markDone: () => void;
-}
 
 interface StateWaiter {
   states: readonly ProcessState[];
   resolve: (snapshot: ProcessSnapshot) => void;
-}
-
-function delay(ms: number): { promise: Promise<void>; cancel: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return { promise, cancel: () => clearTimeout(timer) };
-}
-
-/** Resolves true if `promise` settles within `ms`, false otherwise. Leaves no timer behind. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  const d = delay(ms);
-  try {
-    return await Promise.race([promise.then(() => true), d.promise.then(() => false)]);
-  } finally {
-    d.cancel();
-  }
 }
 
 function errorMessage(err: unknown): string {
@@ -174,20 +98,17 @@ export class ManagedProcess {
   readonly #log: Logger;
   readonly #redactor: SecretRedactor;
   readonly #policy: RestartPolicy;
-  readonly #healthIntervalMs: number;
-  readonly #healthTimeoutMs: number;
-  readonly #unhealthyAfterMs: number;
-  readonly #stuckAfterMs: number | undefined;
+  readonly #health: HealthWatch;
+  readonly #output: OutputLines;
+  readonly #pidFile: PidFile;
   readonly #restartOnExit: boolean;
   readonly #stopMethod: StopMethod;
   readonly #stopGraceMs: number;
   readonly #killGraceMs: number;
-  readonly #tailLines: number;
 
   #state: ProcessState = 'stopped';
   #restarts = 0;
   #lastError: string | null = null;
-  #tail: string[] = [];
   #run: Run | null = null;
   #runSeq = 0;
   #everStarted = false;
@@ -210,15 +131,31 @@ export class ManagedProcess {
     this.#log = options.logger.child({ proc: options.name });
     this.#redactor = options.redactor;
     this.#policy = new RestartPolicy(options.policy);
-    this.#healthIntervalMs = options.healthIntervalMs ?? 5000;
-    this.#healthTimeoutMs = options.healthTimeoutMs ?? this.#healthIntervalMs;
-    this.#unhealthyAfterMs = options.unhealthyAfterMs ?? 30_000;
-    this.#stuckAfterMs = options.stuckAfterMs;
     this.#restartOnExit = options.restartOnExit ?? true;
     this.#stopMethod = options.stopMethod ?? 'SIGINT';
     this.#stopGraceMs = options.stopGraceMs ?? 5000;
     this.#killGraceMs = options.killGraceMs ?? 3000;
-    this.#tailLines = Math.max(0, options.tailLines ?? 40);
+    const healthIntervalMs = options.healthIntervalMs ?? 5000;
+    this.#health = new HealthWatch({
+      log: this.#log,
+      healthCheck: options.healthCheck,
+      healthIntervalMs,
+      healthTimeoutMs: options.healthTimeoutMs ?? healthIntervalMs,
+      unhealthyAfterMs: options.unhealthyAfterMs ?? 30_000,
+      stuckAfterMs: options.stuckAfterMs,
+      killGraceMs: this.#killGraceMs,
+      isActive: (run) => run === this.#run && !run.exited && !run.stopping && run.killReason === null,
+      state: () => (this.#state === 'starting' || this.#state === 'running' ? this.#state : 'other'),
+      onHealthy: () => this.#setState('running'),
+    });
+    this.#output = new OutputLines({
+      log: this.#log,
+      redactor: this.#redactor,
+      tailLines: Math.max(0, options.tailLines ?? 40),
+      lineLevel: options.lineLevel,
+      onLine: options.onLine,
+    });
+    this.#pidFile = new PidFile(options.pidDir, options.name, options.command, this.#log);
   }
 
   get state(): ProcessState {
@@ -241,7 +178,7 @@ export class ManagedProcess {
 
   /** The last `tailLines` redacted output lines (stdout and stderr, across runs). A copy. */
   get tail(): string[] {
-    return [...this.#tail];
+    return this.#output.tail;
   }
 
   /** When the live child was spawned; null when there is none. */
@@ -341,7 +278,7 @@ export class ManagedProcess {
       return;
     }
     run.stopping = true;
-    this.#clearRunTimers(run);
+    clearRunTimers(run);
     this.#setState('stopping');
     this.#log.info({ pid: run.pid, method: this.#stopMethod }, 'stopping');
     this.#requestStop(run);
@@ -394,55 +331,14 @@ export class ManagedProcess {
 
   #spawn(): void {
     this.#everStarted = true;
-    const id = ++this.#runSeq;
-    let child: ChildHandle | null = null;
-    let spawnError: Error | null = null;
-    try {
-      const subprocess = execa(this.command, this.args, {
-        cwd: this.#opts.cwd,
-        env: this.#opts.env,
-        extendEnv: true,
-        detached: true,
-        reject: false,
-        buffer: false,
-        cleanup: false,
-        forceKillAfterDelay: false,
-        stdio: this.#opts.onProgressLine ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
-      });
-      subprocess.catch(() => undefined);
-      child = subprocess;
-    } catch (err) {
-      spawnError = err instanceof Error ? err : new Error(String(err));
-    }
-
-    const now = Date.now();
-    let markClosed = (): void => undefined;
-    let markDone = (): void => undefined;
-    const closed = new Promise<void>((resolve) => {
-      markClosed = resolve;
+    const { run, spawnError } = spawnRun(++this.#runSeq, {
+      command: this.command,
+      args: this.args,
+      cwd: this.#opts.cwd,
+      env: this.#opts.env,
+      progressPipe: this.#opts.onProgressLine !== undefined,
     });
-    const done = new Promise<void>((resolve) => {
-      markDone = resolve;
-    });
-    const run: Run = {
-      id,
-      child,
-      pid: child?.pid ?? null,
-      spawnedAt: now,
-      lastOutputAt: now,
-      failingSince: null,
-      killReason: null,
-      stopping: false,
-      exited: false,
-      timers: new Set(),
-      probe: null,
-      recent: [],
-      splitters: { stdout: new LineSplitter(), stderr: new LineSplitter() },
-      closed,
-      done,
-      markClosed,
-      markDone,
-    };
+    const child = run.child;
     this.#run = run;
 
     if (child === null) {
@@ -476,17 +372,15 @@ export class ManagedProcess {
     });
 
     if (run.pid !== null) {
-      this.#writePidFile(run.pid);
+      this.#pidFile.write(run.pid);
       this.#log.info({ pid: run.pid, command: this.command }, 'process started');
       this.#log.debug({ args: this.args }, 'arguments');
     }
     this.#setState('starting');
-    if (this.#opts.healthCheck === undefined) {
-      if (run.pid !== null) child.on('spawn', () => this.#onSpawnedWithoutHealthCheck(run));
-    } else {
-      this.#scheduleProbe(run, Math.min(this.#healthIntervalMs, 500));
+    if (this.#opts.healthCheck === undefined && run.pid !== null) {
+      child.on('spawn', () => this.#onSpawnedWithoutHealthCheck(run));
     }
-    this.#startWatchdog(run);
+    this.#health.start(run);
   }
 
   #onSpawnedWithoutHealthCheck(run: Run): void {
@@ -500,131 +394,7 @@ export class ManagedProcess {
       if (run === this.#run) this.#opts.onStdoutData(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       return;
     }
-    for (const line of run.splitters[stream].push(chunk)) this.#onLine(run, stream, line);
-  }
-
-  #onLine(run: Run, stream: OutputStream, raw: string): void {
-    if (raw.trim().length === 0) return;
-    const line = this.#redactor.redact(raw);
-    if (this.#tailLines > 0) {
-      this.#tail.push(line);
-      if (this.#tail.length > this.#tailLines) this.#tail.splice(0, this.#tail.length - this.#tailLines);
-    }
-    run.recent.push(line);
-    if (run.recent.length > LAST_ERROR_LINES) run.recent.shift();
-    const level = this.#opts.lineLevel?.(line) ?? 'debug';
-    this.#log[level]({ stream }, line);
-    if (this.#opts.onLine) {
-      try {
-        this.#opts.onLine(stream, line);
-      } catch (err) {
-        this.#log.warn({ err }, 'onLine callback threw');
-      }
-    }
-  }
-
-  // ---- health probes and watchdog ---------------------------------------------------------------
-
-  #isActive(run: Run): boolean {
-    return run === this.#run && !run.exited && !run.stopping && run.killReason === null;
-  }
-
-  #scheduleProbe(run: Run, delayMs: number): void {
-    const timer = setTimeout(() => {
-      run.timers.delete(timer);
-      void this.#probe(run);
-    }, delayMs);
-    run.timers.add(timer);
-  }
-
-  async #probe(run: Run): Promise<void> {
-    const healthCheck = this.#opts.healthCheck;
-    if (healthCheck === undefined || !this.#isActive(run)) return;
-    const controller = new AbortController();
-    run.probe = controller;
-    const timeout = setTimeout(() => controller.abort(new Error('health check timed out')), this.#healthTimeoutMs);
-    let healthy = false;
-    try {
-      const aborted = new Promise<boolean>((resolve) => {
-        controller.signal.addEventListener('abort', () => resolve(false), { once: true });
-      });
-      healthy = (await Promise.race([healthCheck(controller.signal), aborted])) === true;
-    } catch {
-      healthy = false;
-    } finally {
-      clearTimeout(timeout);
-      if (!controller.signal.aborted) controller.abort(new Error('probe finished'));
-      if (run.probe === controller) run.probe = null;
-    }
-    if (!this.#isActive(run)) return;
-    if (healthy) {
-      run.failingSince = null;
-      if (this.#state === 'starting') {
-        this.#log.info({ pid: run.pid }, 'healthy');
-        this.#setState('running');
-      }
-    } else {
-      if (run.failingSince === null) {
-        run.failingSince = Date.now();
-        if (this.#state === 'running') this.#log.warn({ pid: run.pid }, 'health check failed');
-      }
-      this.#checkWatchdog(run);
-      if (!this.#isActive(run)) return;
-    }
-    this.#scheduleProbe(
-      run,
-      this.#state === 'starting' ? Math.min(this.#healthIntervalMs, 500) : this.#healthIntervalMs,
-    );
-  }
-
-  #startWatchdog(run: Run): void {
-    const periods = [1000];
-    if (this.#opts.healthCheck !== undefined) periods.push(this.#unhealthyAfterMs / 4, this.#healthIntervalMs);
-    if (this.#stuckAfterMs !== undefined) periods.push(this.#stuckAfterMs / 4);
-    const period = Math.max(20, Math.min(...periods));
-    const timer = setInterval(() => this.#checkWatchdog(run), period);
-    run.timers.add(timer);
-  }
-
-  #checkWatchdog(run: Run): void {
-    if (!this.#isActive(run)) return;
-    const now = Date.now();
-    if (this.#stuckAfterMs !== undefined && now - run.lastOutputAt >= this.#stuckAfterMs) {
-      this.#killForRestart(run, `stuck: no output for ${now - run.lastOutputAt} ms (limit ${this.#stuckAfterMs} ms)`);
-      return;
-    }
-    if (this.#opts.healthCheck === undefined) return;
-    if (this.#state === 'starting' && now - run.spawnedAt >= this.#unhealthyAfterMs) {
-      this.#killForRestart(run, `not healthy ${this.#unhealthyAfterMs} ms after start`);
-    } else if (
-      this.#state === 'running' &&
-      run.failingSince !== null &&
-      now - run.failingSince >= this.#unhealthyAfterMs
-    ) {
-      this.#killForRestart(run, `health check failing for ${now - run.failingSince} ms`);
-    }
-  }
-
-  /** Kills an unhealthy or stuck child; the exit handler then applies the restart policy with `reason`. */
-  #killForRestart(run: Run, reason: string): void {
-    run.killReason = reason;
-    this.#clearRunTimers(run);
-    this.#log.warn({ pid: run.pid }, `${reason}; killing`);
-    if (run.pid === null) return;
-    const pid = run.pid;
-    signalGroup(pid, 'SIGTERM');
-    const timer = setTimeout(() => {
-      run.timers.delete(timer);
-      if (!run.exited) signalGroup(pid, 'SIGKILL');
-    }, this.#killGraceMs);
-    run.timers.add(timer);
-  }
-
-  #clearRunTimers(run: Run): void {
-    for (const timer of run.timers) clearTimeout(timer);
-    run.timers.clear();
-    if (run.probe !== null && !run.probe.signal.aborted) run.probe.abort(new Error('probe cancelled'));
-    run.probe = null;
+    for (const line of run.splitters[stream].push(chunk)) this.#output.line(run, stream, line);
   }
 
   // ---- exit handling ------------------------------------------------------------------------------
@@ -632,10 +402,10 @@ export class ManagedProcess {
   async #onExit(run: Run, code: number | null, signal: NodeJS.Signals | null, spawnError: Error | null): Promise<void> {
     if (run.exited) return;
     run.exited = true;
-    this.#clearRunTimers(run);
+    clearRunTimers(run);
     if (spawnError === null) await settlesWithin(run.closed, DRAIN_AFTER_EXIT_MS);
     for (const stream of ['stdout', 'stderr'] as const) {
-      for (const line of run.splitters[stream].flush()) this.#onLine(run, stream, line);
+      for (const line of run.splitters[stream].flush()) this.#output.line(run, stream, line);
     }
     if (this.#run === run) this.#run = null;
 
@@ -666,7 +436,7 @@ export class ManagedProcess {
     const reason = run.killReason ?? exitText;
     const decision = this.#policy.next(Date.now());
     if (decision.action === 'restart') {
-      this.#lastError = this.#describe(reason, run);
+      this.#lastError = this.#output.describe(reason, run);
       this.#log.warn({ pid: run.pid, delayMs: decision.delayMs }, `${reason}; restarting`);
       this.#setState('backoff');
       const generation = this.#generation;
@@ -679,7 +449,7 @@ export class ManagedProcess {
         });
       }, decision.delayMs);
     } else {
-      this.#lastError = this.#describe(`${decision.reason}; last: ${reason}`, run);
+      this.#lastError = this.#output.describe(`${decision.reason}; last: ${reason}`, run);
       this.#log.error({ pid: run.pid }, `giving up: ${decision.reason}; last: ${reason}`);
       this.#setState('failed');
     }
@@ -693,17 +463,12 @@ export class ManagedProcess {
         const gone = await terminateGroup(run.pid, this.#killGraceMs);
         if (!gone) this.#log.warn({ pgid: run.pid }, 'processes left in the group survived SIGKILL');
       }
-      if (run.pid !== null) this.#removePidFile();
+      if (run.pid !== null) this.#pidFile.remove();
     } catch (err) {
       this.#log.warn({ err }, 'group cleanup failed');
     } finally {
       run.markDone();
     }
-  }
-
-  #describe(reason: string, run: Run): string {
-    const text = run.recent.length > 0 ? `${reason}\n${run.recent.join('\n')}` : reason;
-    return this.#redactor.redact(text);
   }
 
   #clearBackoff(): void {
@@ -735,33 +500,6 @@ export class ManagedProcess {
           waiter.resolve(snapshot);
         }
       }
-    }
-  }
-
-  // ---- pid file -----------------------------------------------------------------------------------
-
-  #pidFilePath(): string | null {
-    return this.#opts.pidDir === undefined ? null : join(this.#opts.pidDir, pidFileName(this.name));
-  }
-
-  #writePidFile(pid: number): void {
-    const path = this.#pidFilePath();
-    if (path === null || this.#opts.pidDir === undefined) return;
-    try {
-      mkdirSync(this.#opts.pidDir, { recursive: true });
-      writeFileSync(path, `${JSON.stringify({ pid, command: this.command })}\n`);
-    } catch (err) {
-      this.#log.warn({ err, path }, 'could not write pid file');
-    }
-  }
-
-  #removePidFile(): void {
-    const path = this.#pidFilePath();
-    if (path === null) return;
-    try {
-      rmSync(path, { force: true });
-    } catch (err) {
-      this.#log.warn({ err, path }, 'could not remove pid file');
     }
   }
 }

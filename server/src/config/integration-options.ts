@@ -1,15 +1,11 @@
 /**
  * The add-on options of the Home Assistant integration (MQTT discovery, the HA websocket, live
- * cameras) — schemas spread into `OptionsSchema` (config/schema.ts) and the normalisation that
- * `loadConfig` applies. Kept here so the integration's options live next to the code using them.
- *
- * No imports from config/: schema.ts imports this module.
+ * cameras, the RTSP reader) — schemas spread into `OptionsSchema` (schema.ts) and the
+ * normalisation that `loadConfig` applies. hass/ and mqtt/ import their option types from here.
  */
 import Type from 'typebox';
-import { TEXT_PATTERN } from '../config/text.js';
+import { CAMERA_ID_PATTERN, TEXT_PATTERN } from './text.js';
 
-/** Same as CAMERA_ID_PATTERN in config/schema.ts (not imported: that module imports this one). */
-const CAMERA_ID = '^[a-z0-9_]{1,64}$';
 /** MQTT topic levels without wildcards: `camstack`, `home/cameras`. */
 export const TOPIC_PREFIX_PATTERN = '^[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*$';
 export const ENTITY_ID_PATTERN = '^[a-z0-9_]+\\.[a-z0-9_]+$';
@@ -46,7 +42,7 @@ export const TriggerOptionSchema = Type.Object(
         description: 'The state that starts a clip when the entity changes to it. Default "on".',
       }),
     ),
-    camera: Type.String({ pattern: CAMERA_ID, description: 'Id of the camera to record.' }),
+    camera: Type.String({ pattern: CAMERA_ID_PATTERN, description: 'Id of the camera to record.' }),
     pre_roll: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 60, description: "Seconds before the trigger. Default: the camera's." }),
     ),
