@@ -26,7 +26,6 @@ import { EventBus } from './events/bus.js';
 import { eventsRoutes } from './events/routes.js';
 import { HomeAssistantIntegration } from './hass/integration.js';
 import { rtspReaderCredentials } from './hass/rtsp-credentials.js';
-import { supervisorFromEnv } from './hass/supervisor.js';
 import { type AppDeps, buildApp } from './http/app.js';
 import { type GuardOptions, ingressAllow, installGuard } from './http/guard.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -45,6 +44,7 @@ import { ThumbnailCache } from './recordings/thumbnails.js';
 import { snapshotRoutes } from './snapshots/routes.js';
 import { SnapshotService } from './snapshots/service.js';
 import { reapOrphans } from './supervisor/orphans.js';
+import { supervisorFromEnv } from './supervisor-api/client.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 

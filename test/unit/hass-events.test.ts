@@ -16,8 +16,8 @@ import {
 } from '../../server/src/hass/events.js';
 import { liveCameraId, liveEntityId, liveTitle } from '../../server/src/hass/live-cameras.js';
 import { RTSP_PASSWORD_FILE, rtspReaderCredentials, rtspUrl } from '../../server/src/hass/rtsp-credentials.js';
-import { SupervisorClient } from '../../server/src/hass/supervisor.js';
 import { hassTarget } from '../../server/src/hass/websocket.js';
+import { SupervisorClient } from '../../server/src/supervisor-api/client.js';
 
 const camera: Camera = {
   id: 'front_door',

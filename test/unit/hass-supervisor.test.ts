@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { integrationConfig } from '../../server/src/config/integration-options.js';
+import { resolveBroker } from '../../server/src/mqtt/broker.js';
 import {
   parseMqttService,
   parseNetworkInfo,
@@ -10,8 +11,7 @@ import {
   SupervisorClient,
   SupervisorError,
   supervisorFromEnv,
-} from '../../server/src/hass/supervisor.js';
-import { resolveBroker } from '../../server/src/mqtt/broker.js';
+} from '../../server/src/supervisor-api/client.js';
 
 describe('Supervisor API parsing', () => {
   it('accepts the MQTT port as a number or a string', () => {

@@ -4,10 +4,8 @@
  * retention of clips (an event outlives its clip by nothing: its picture and its place on the
  * timeline go with it).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { DetectionSource, DetectionType } from '../contract/index.js';
-import { loadSqlite } from '../sqlite.js';
+import { openDatabase, whereClause } from '../sqlite.js';
 
 export interface CameraEventRow {
   id: number;
@@ -49,7 +47,6 @@ interface DbRow {
 }
 
 const SCHEMA_VERSION = 1;
-const { DatabaseSync } = loadSqlite();
 
 function toRow(r: DbRow): CameraEventRow {
   return {
@@ -66,18 +63,10 @@ function toRow(r: DbRow): CameraEventRow {
 }
 
 export class CameraEventStore {
-  readonly #db: InstanceType<typeof DatabaseSync>;
+  readonly #db: ReturnType<typeof openDatabase>['db'];
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.#db = new DatabaseSync(file);
-    this.#db.exec('PRAGMA journal_mode = WAL');
-    this.#db.exec('PRAGMA synchronous = NORMAL');
-    this.#db.exec('PRAGMA busy_timeout = 2000');
-    const version = (this.#db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`events database ${file} has schema ${version}, newer than this Camstack (${SCHEMA_VERSION})`);
-    }
+    this.#db = openDatabase(file, 'events database', SCHEMA_VERSION).db;
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS camera_events (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -137,25 +126,12 @@ export class CameraEventStore {
   }
 
   list(f: EventFilter = {}): { rows: CameraEventRow[]; total: number } {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (f.camera !== undefined) {
-      where.push('camera = ?');
-      args.push(f.camera);
-    }
-    if (f.type !== undefined) {
-      where.push('type = ?');
-      args.push(f.type);
-    }
-    if (f.fromMs !== undefined) {
-      where.push('(end_ms IS NULL OR end_ms >= ?)');
-      args.push(f.fromMs);
-    }
-    if (f.toMs !== undefined) {
-      where.push('start_ms <= ?');
-      args.push(f.toMs);
-    }
-    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const { sql: clause, args } = whereClause([
+      ['camera = ?', f.camera],
+      ['type = ?', f.type],
+      ['(end_ms IS NULL OR end_ms >= ?)', f.fromMs],
+      ['start_ms <= ?', f.toMs],
+    ]);
     const total = (this.#db.prepare(`SELECT COUNT(*) AS n FROM camera_events ${clause}`).get(...args) as { n: number })
       .n;
     const order = f.order === 'asc' ? 'ASC' : 'DESC';

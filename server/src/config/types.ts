@@ -3,6 +3,7 @@
  * and the {@link ConfigProblem}s a bad file or variable produces (one line each in a
  * {@link ConfigError}). No I/O.
  */
+import type { RecordingSettings } from '../contract/index.js';
 import type { CamstackEnv } from './env.js';
 import type { IntegrationConfig } from './integration-options.js';
 import type { LogLevel } from './schema.js';
@@ -10,13 +11,8 @@ import type { SourceType } from './source.js';
 
 export const DEFAULT_OPTIONS_PATH = '/data/options.json';
 
-export interface RecordingSettings {
-  continuous: boolean;
-  retainDays: number;
-  clipRetainDays: number;
-  preRollSeconds: number;
-  clipSeconds: number;
-}
+/** A camera's recording settings, as the API shows them too. */
+export type { RecordingSettings } from '../contract/index.js';
 
 export interface Camera {
   id: string;

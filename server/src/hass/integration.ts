@@ -18,9 +18,9 @@ import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
 import { MqttBridge, type MqttCameraStore, type MqttClips, type MqttSnapshots } from '../mqtt/bridge.js';
 import { DiskUsageScanner } from '../mqtt/storage.js';
+import type { SupervisorClient } from '../supervisor-api/client.js';
 import { LiveCameras } from './live-cameras.js';
 import { type RtspReaderCredentials, rtspUrl } from './rtsp-credentials.js';
-import type { SupervisorClient } from './supervisor.js';
 import { type HassClips, HassLink, hassTarget } from './websocket.js';
 
 export interface HomeAssistantIntegrationDeps {

@@ -22,6 +22,7 @@ import type { Camera } from '../config/load.js';
 import type { EventBus } from '../events/bus.js';
 import type { HomeAssistantHealthReport } from '../http/health.js';
 import type { Logger } from '../log/logger.js';
+import type { SupervisorClient } from '../supervisor-api/client.js';
 import {
   clipEndedEvent,
   clipExpiringEvent,
@@ -34,7 +35,6 @@ import {
   expiringNotification,
   type HassEvent,
 } from './events.js';
-import type { SupervisorClient } from './supervisor.js';
 
 export interface HassTarget {
   /** `ws://…/api/websocket` or the Supervisor's `ws://supervisor/core/websocket`. */

@@ -6,25 +6,18 @@ import type { MqttClient } from 'mqtt';
 import type { CameraStatusSource } from '../cameras/status.js';
 import type { MqttOptions } from '../config/integration-options.js';
 import type { Camera } from '../config/load.js';
+import type { MqttHealth } from '../contract/index.js';
 import type { EngineHealth, EngineName } from '../engines/engines.js';
 import type { EventBus } from '../events/bus.js';
-import type { SupervisorClient } from '../hass/supervisor.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
+import type { SupervisorClient } from '../supervisor-api/client.js';
 import type { DiscoveryContext } from './discovery.js';
 import type { StorageSource } from './storage.js';
 
-export type MqttState = 'connected' | 'connecting' | 'disabled' | 'error';
-
-export interface MqttHealth {
-  state: MqttState;
-  /** Why it is not connected, in words a person understands (null when connected). */
-  reason: string | null;
-  /** `host:port` of the broker, when known. */
-  broker: string | null;
-  /** Where the broker settings came from. */
-  source: 'options' | 'supervisor' | null;
-}
+/** The broker connection as `/api/health` reports it (the contract's view). */
+export type { MqttHealth };
+export type MqttState = MqttHealth['state'];
 
 /** The camera store, as far as MQTT needs it. */
 export interface MqttCameraStore {

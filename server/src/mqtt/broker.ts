@@ -4,7 +4,7 @@
  * everything else keeps working).
  */
 import type { HassOptions, MqttOptions } from '../config/integration-options.js';
-import { type SupervisorClient, SupervisorError } from '../hass/supervisor.js';
+import { type SupervisorClient, SupervisorError } from '../supervisor-api/client.js';
 
 export interface BrokerSettings {
   url: string;

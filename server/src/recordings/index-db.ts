@@ -7,11 +7,9 @@
  * WAL journal with `synchronous=NORMAL`: a killed process never leaves a corrupt database; a
  * power cut may lose the last transactions, which the next start-up scan puts back.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { SQLInputValue } from 'node:sqlite';
 import type { RecordingType, SegmentKindName } from '../contract/index.js';
-import { loadSqlite } from '../sqlite.js';
+import { openDatabase, whereClause } from '../sqlite.js';
 
 export type SegmentKind = SegmentKindName;
 /** open: a segment being written or a clip being recorded; complete: a finished file. */
@@ -73,8 +71,6 @@ interface DbRow {
 
 const SCHEMA_VERSION = 1;
 
-const { DatabaseSync } = loadSqlite();
-
 function toRow(r: DbRow): RecordingRow {
   return {
     id: r.id,
@@ -117,21 +113,14 @@ function sqlValue(v: unknown): SQLInputValue {
 }
 
 export class RecordingIndex {
-  readonly #db: InstanceType<typeof DatabaseSync>;
+  readonly #db: ReturnType<typeof openDatabase>['db'];
   /** True when the database did not exist (or had no table) before: everything comes from disk. */
   readonly fresh: boolean;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.#db = new DatabaseSync(file);
-    this.#db.exec('PRAGMA journal_mode = WAL');
-    this.#db.exec('PRAGMA synchronous = NORMAL');
-    this.#db.exec('PRAGMA busy_timeout = 2000');
-    const version = (this.#db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
-    this.fresh = version === 0;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`recordings index ${file} has schema ${version}, newer than this Camstack (${SCHEMA_VERSION})`);
-    }
+    const opened = openDatabase(file, 'recordings index', SCHEMA_VERSION);
+    this.#db = opened.db;
+    this.fresh = opened.version === 0;
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS recordings (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -211,33 +200,14 @@ export class RecordingIndex {
   }
 
   #where(f: ListFilter): { sql: string; args: SQLInputValue[] } {
-    const clauses: string[] = [];
-    const args: SQLInputValue[] = [];
-    if (f.camera !== undefined) {
-      clauses.push('camera = ?');
-      args.push(f.camera);
-    }
-    if (f.type !== undefined) {
-      clauses.push('type = ?');
-      args.push(f.type);
-    }
-    if (f.protected !== undefined) {
-      clauses.push('protected = ?');
-      args.push(f.protected ? 1 : 0);
-    }
-    if (f.state !== undefined) {
-      clauses.push('state = ?');
-      args.push(f.state);
-    }
-    if (f.fromMs !== undefined) {
-      clauses.push('end_ms > ?');
-      args.push(Math.floor(f.fromMs));
-    }
-    if (f.toMs !== undefined) {
-      clauses.push('start_ms < ?');
-      args.push(Math.ceil(f.toMs));
-    }
-    return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', args };
+    return whereClause([
+      ['camera = ?', f.camera],
+      ['type = ?', f.type],
+      ['protected = ?', f.protected === undefined ? undefined : f.protected ? 1 : 0],
+      ['state = ?', f.state],
+      ['end_ms > ?', f.fromMs === undefined ? undefined : Math.floor(f.fromMs)],
+      ['start_ms < ?', f.toMs === undefined ? undefined : Math.ceil(f.toMs)],
+    ]);
   }
 
   list(f: ListFilter = {}): RecordingRow[] {
