@@ -277,6 +277,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     engineHealth: () => engines.health(),
     snapshots,
     recordings,
+    cameraEvents: { types: (id) => cameraEvents.types(id), activeTypes: (id) => cameraEvents.activeTypes(id) },
     mediaDir: config.mediaDir,
     dataDir: config.dataDir,
     rtsp: { port: engines.ports.mediamtxRtsp, reader: rtspReader },

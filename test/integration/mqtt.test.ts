@@ -325,6 +325,68 @@ describe('MQTT on a real Mosquitto', () => {
     );
   });
 
+  it('a camera event: its type gets a binary sensor and a device trigger (config first), ON with the trigger, then OFF', async () => {
+    const t0 = Date.now();
+    const configTopic = 'homeassistant/device/camstack_front_door/config';
+    const stateTopic = 'camstack/camera/front_door/event/person';
+    assert.equal(
+      (await api(sp, 'POST', '/api/cameras/front_door/events', { type: 'person', state: 'start' })).status,
+      200,
+    );
+    const config = await rec.waitFor(
+      (m) => m.at >= t0 && m.topic === configTopic && m.payload.toString().includes('"event_person"'),
+      10_000,
+      'the device config with the person sensor',
+    );
+    const components = (
+      JSON.parse(config.payload.toString()) as { components: Record<string, Record<string, unknown>> }
+    ).components;
+    assert.deepEqual(
+      {
+        platform: components.event_person?.platform,
+        default_entity_id: components.event_person?.default_entity_id,
+        unique_id: components.event_person?.unique_id,
+        device_class: components.event_person?.device_class,
+        state_topic: components.event_person?.state_topic,
+      },
+      {
+        platform: 'binary_sensor',
+        default_entity_id: 'binary_sensor.front_door_person',
+        unique_id: 'camstack_front_door_event_person',
+        device_class: 'occupancy',
+        state_topic: stateTopic,
+      },
+    );
+    assert.deepEqual(
+      [components.trigger_person?.platform, components.trigger_person?.type, components.trigger_person?.topic],
+      ['device_automation', 'person', `${stateTopic}/trigger`],
+    );
+    assert.equal(components.event_motion, undefined, 'only the types the camera reported');
+    const on = await rec.waitFor(
+      (m) => m.at >= t0 && m.topic === stateTopic && m.payload.toString() === 'ON',
+      5000,
+      'ON',
+    );
+    assert.ok(on.at >= config.at, 'the config before the state');
+    await rec.waitFor(
+      (m) => m.at >= t0 && m.topic === `${stateTopic}/trigger` && m.payload.toString() === 'start' && !m.retain,
+      5000,
+      'the device trigger',
+    );
+    assert.equal(
+      (await api(sp, 'POST', '/api/cameras/front_door/events', { type: 'person', state: 'end' })).status,
+      200,
+    );
+    await rec.waitFor((m) => m.at >= t0 && m.topic === stateTopic && m.payload.toString() === 'OFF', 5000, 'OFF');
+    const attributes = JSON.parse(rec.latest(`${stateTopic}/attributes`)?.toString() ?? '{}') as Record<
+      string,
+      unknown
+    >;
+    assert.match(String(attributes.event_id), /^evt_\d+$/);
+    assert.equal(attributes.source, 'api');
+    assert.ok(!JSON.stringify(attributes).includes('secret'), 'no credential');
+  });
+
   it('renaming a camera keeps every id; removing one clears its configs, state and picture', async () => {
     assert.equal((await api(sp, 'PUT', '/api/cameras/front_door', { name: 'Porch' })).status, 200);
     await waitUntil(

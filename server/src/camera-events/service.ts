@@ -14,7 +14,7 @@ import type { CameraEventView, DetectionSource, DetectionType } from '../contrac
 import { DomainError } from '../domain-errors.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
-import { type ClipState, clipOnEvent, type EventRules, keepAliveMs, notifyOnEvent } from './rules.js';
+import { type ClipState, clipOnEvent, DETECTION_TYPES, type EventRules, keepAliveMs, notifyOnEvent } from './rules.js';
 import type { CameraEventRow, CameraEventStore, EventFilter } from './store.js';
 
 /** An event as a source reports it: it starts, or it ends. */
@@ -83,6 +83,8 @@ export class CameraEvents {
   readonly #lastNotified = new Map<string, number>();
   readonly #pending = new Set<Promise<unknown>>();
   #stopped = false;
+  /** Per camera, the event types it has ever reported (loaded once, then kept). */
+  #types: Map<string, Set<DetectionType>> | null = null;
   #cleanup: ReturnType<typeof setInterval> | null = null;
 
   constructor(deps: CameraEventDeps) {
@@ -160,6 +162,13 @@ export class CameraEvents {
     return join(this.#d.mediaDir, row.picturePath);
   }
 
+  /** The event types a camera has reported (what gets entities in Home Assistant), in a stable order. */
+  types(camera: string): DetectionType[] {
+    this.#types ??= this.#d.store.typesByCamera();
+    const seen = this.#types.get(camera);
+    return seen ? DETECTION_TYPES.filter((t) => seen.has(t)) : [];
+  }
+
   /** Active events of a camera, by type (what the binary sensors show). */
   activeTypes(camera: string): DetectionType[] {
     return [...new Set([...this.#active.values()].filter((a) => a.row.camera === camera).map((a) => a.row.type))];
@@ -183,6 +192,9 @@ export class CameraEvents {
       return this.#finish(current, Math.max(at, current.row.startMs), true);
     }
     if (current !== undefined) return null;
+    this.#types ??= this.#d.store.typesByCamera();
+    if (!this.#types.has(r.camera)) this.#types.set(r.camera, new Set());
+    this.#types.get(r.camera)?.add(r.type);
     const row = this.#d.store.insert({
       camera: r.camera,
       type: r.type,

@@ -118,6 +118,20 @@ export class CameraEventStore {
     this.#db.prepare('UPDATE camera_events SET picture_path = ? WHERE id = ?').run(picturePath, id);
   }
 
+  /** Every camera with the event types it has reported. */
+  typesByCamera(): Map<string, Set<DetectionType>> {
+    const rows = this.#db.prepare('SELECT DISTINCT camera, type FROM camera_events').all() as unknown as {
+      camera: string;
+      type: string;
+    }[];
+    const out = new Map<string, Set<DetectionType>>();
+    for (const r of rows) {
+      if (!out.has(r.camera)) out.set(r.camera, new Set());
+      out.get(r.camera)?.add(r.type as DetectionType);
+    }
+    return out;
+  }
+
   /** Events still open (after a restart: ended at start-up, their end unknown). */
   open(): CameraEventRow[] {
     return (this.#db.prepare('SELECT * FROM camera_events WHERE end_ms IS NULL').all() as unknown as DbRow[]).map(

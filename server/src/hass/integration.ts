@@ -16,7 +16,13 @@ import type { EventBus } from '../events/bus.js';
 import type { IntegrationsHealth } from '../http/health.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
-import { MqttBridge, type MqttCameraStore, type MqttClips, type MqttSnapshots } from '../mqtt/bridge.js';
+import {
+  MqttBridge,
+  type MqttCameraEvents,
+  type MqttCameraStore,
+  type MqttClips,
+  type MqttSnapshots,
+} from '../mqtt/bridge.js';
 import { DiskUsageScanner } from '../mqtt/storage.js';
 import type { SupervisorClient } from '../supervisor-api/client.js';
 import { LiveCameras } from './live-cameras.js';
@@ -38,6 +44,8 @@ export interface HomeAssistantIntegrationDeps {
   snapshots?: MqttSnapshots;
   /** The recordings service (clips); optional so the integration runs without it. */
   recordings?: MqttClips & HassClips;
+  /** The camera events (binary sensors and device triggers per event type). */
+  cameraEvents?: MqttCameraEvents;
   mediaDir: string;
   dataDir: string;
   /** MediaMTX's RTSP restream port and the credentials other hosts need to read it. */
@@ -88,6 +96,7 @@ export class HomeAssistantIntegration {
       }),
       ...(deps.snapshots ? { snapshots: deps.snapshots } : {}),
       ...(deps.recordings ? { clips: deps.recordings } : {}),
+      ...(deps.cameraEvents ? { events: deps.cameraEvents } : {}),
       timing: {
         ...(birthMax !== null ? { birthDelayMs: [Math.min(birthMax, 1000), birthMax] } : {}),
         ...(reconnectMin !== null ? { reconnectMinMs: reconnectMin, reconnectMaxMs: reconnectMin * 8 } : {}),

@@ -10,6 +10,7 @@ import {
   allDiscovery,
   cameraDiscovery,
   cameraDiscoveryTopic,
+  type DiscoveryCamera,
   isOwnDeviceConfig,
   legacyCameraTopics,
   legacyHubTopics,
@@ -18,8 +19,8 @@ import {
 import { nodeId } from './topics.js';
 
 /** What a camera's discovery depends on: a change republishes its configs. */
-function discoveryKey(camera: Camera): string {
-  return JSON.stringify([camera.name, camera.sourceType]);
+function discoveryKey(camera: DiscoveryCamera): string {
+  return JSON.stringify([camera.name, camera.sourceType, camera.eventTypes ?? []]);
 }
 
 export class DiscoveryAnnouncer {
@@ -37,6 +38,20 @@ export class DiscoveryAnnouncer {
 
   constructor(bridge: BridgeContext) {
     this.#b = bridge;
+  }
+
+  /** A camera with the event types it has reported (each gets entities). */
+  #discoverable(camera: Camera): DiscoveryCamera {
+    return {
+      id: camera.id,
+      name: camera.name,
+      sourceType: camera.sourceType,
+      eventTypes: this.#b.d.events?.types(camera.id) ?? [],
+    };
+  }
+
+  #cameras(): DiscoveryCamera[] {
+    return this.#b.d.cameras.list().map((c) => this.#discoverable(c));
   }
 
   /** A new connection: the retained configs it finds are collected afresh. */
@@ -61,11 +76,12 @@ export class DiscoveryAnnouncer {
    * migration: the device configs follow it). True when the camera was not discovered before.
    */
   cameraChanged(client: MqttClient, camera: Camera): boolean {
-    const key = discoveryKey(camera);
+    const discoverable = this.#discoverable(camera);
+    const key = discoveryKey(discoverable);
     const isNew = !this.#discovered.has(camera.id);
     if (this.#discovered.get(camera.id) !== key && !this.#migrating) {
       this.#discovered.set(camera.id, key);
-      const m = cameraDiscovery(this.#b.ctx, camera);
+      const m = cameraDiscovery(this.#b.ctx, discoverable);
       client.publish(m.topic, JSON.stringify(m.payload), QOS1);
     }
     return isNew;
@@ -94,7 +110,7 @@ export class DiscoveryAnnouncer {
       this.#legacy.add(topic);
       return;
     }
-    const wanted = new Set(allDiscovery(ctx, this.#b.d.cameras.list()).map((m) => m.topic));
+    const wanted = new Set(allDiscovery(ctx, this.#cameras()).map((m) => m.topic));
     if (wanted.has(topic)) return;
     let parsed: unknown;
     try {
@@ -109,7 +125,7 @@ export class DiscoveryAnnouncer {
 
   /** Every discovery config (HA wants configs before states). */
   async #publishAll(client: MqttClient): Promise<void> {
-    const cameras = this.#b.d.cameras.list();
+    const cameras = this.#cameras();
     this.#discovered.clear();
     const messages = allDiscovery(this.#b.ctx, cameras);
     await Promise.all(messages.map((m) => client.publishAsync(m.topic, JSON.stringify(m.payload), QOS1)));

@@ -6,7 +6,7 @@ import type { MqttClient } from 'mqtt';
 import type { CameraStatusSource } from '../cameras/status.js';
 import type { MqttOptions } from '../config/integration-options.js';
 import type { Camera } from '../config/load.js';
-import type { MqttHealth } from '../contract/index.js';
+import type { DetectionType, MqttHealth } from '../contract/index.js';
 import type { EngineHealth, EngineName } from '../engines/engines.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
@@ -40,6 +40,14 @@ export interface MqttClips {
   startClip(cameraId: string, options: { preRoll?: number; duration?: number; trigger: string }): Promise<unknown>;
 }
 
+/** The camera events, as far as MQTT needs them (optional: the bridge runs without them). */
+export interface MqttCameraEvents {
+  /** Event types the camera has reported (each gets a binary sensor and a device trigger). */
+  types(cameraId: string): DetectionType[];
+  /** Event types of the camera that last now. */
+  activeTypes(cameraId: string): DetectionType[];
+}
+
 export interface MqttBridgeTiming {
   /** Random delay before answering HA's birth message, ms: [min, max]. Default [1000, 5000]. */
   birthDelayMs?: [number, number];
@@ -66,6 +74,7 @@ export interface MqttBridgeDeps {
   snapshots?: MqttSnapshots;
   clips?: MqttClips;
   storage?: StorageSource;
+  events?: MqttCameraEvents;
   timing?: MqttBridgeTiming;
   /** MQTT client id; default `camstack-<random>`. */
   clientId?: string;

@@ -43,6 +43,7 @@ import {
 import { CommandHandler } from './command-handler.js';
 import { MqttConnection } from './connection.js';
 import type { DiscoveryContext } from './discovery.js';
+import { EventStates } from './event-states.js';
 import { PicturePublisher } from './pictures.js';
 import { StatePublisher } from './states.js';
 import {
@@ -58,6 +59,7 @@ import {
 export type {
   MqttBridgeDeps,
   MqttBridgeTiming,
+  MqttCameraEvents,
   MqttCameraStore,
   MqttClips,
   MqttHealth,
@@ -73,6 +75,7 @@ export class MqttBridge {
   readonly #announcer: DiscoveryAnnouncer;
   readonly #states: StatePublisher;
   readonly #pictures: PicturePublisher;
+  readonly #events: EventStates;
   readonly #commands: CommandHandler;
   #birthTimer: NodeJS.Timeout | null = null;
   #imageTimer: NodeJS.Timeout | null = null;
@@ -102,6 +105,10 @@ export class MqttBridge {
     this.#announcer = new DiscoveryAnnouncer(bridge);
     this.#states = new StatePublisher(bridge, (id) => this.#pictures.takenAt(id));
     this.#pictures = new PicturePublisher(bridge, (id) => this.#states.publishCamera(id));
+    this.#events = new EventStates(bridge, (camera) => {
+      const client = this.#connection.client;
+      if (client?.connected) this.#announcer.cameraChanged(client, camera);
+    });
     this.#commands = new CommandHandler(bridge, (id) => this.#states.publishCamera(id, { force: true }));
   }
 
@@ -130,6 +137,7 @@ export class MqttBridge {
       ),
       bus.on('snapshot.saved', ({ camera }) => void this.#pictures.publish(camera, { force: true }), 'mqtt'),
       bus.on('clip.saved', (e) => this.#states.clipSaved(e), 'mqtt'),
+      bus.on('camera.event', (e) => this.#events.changed(e), 'mqtt'),
       bus.on('recording.deleted', () => this.#states.storageSoon(), 'mqtt'),
       bus.on('recording.segment', () => this.#states.storageSoon(), 'mqtt'),
     );
@@ -195,6 +203,7 @@ export class MqttBridge {
     return this.#announcer.announce(client, () => {
       this.#states.reset();
       this.#states.publishAll();
+      this.#events.publishAll();
     });
   }
 
@@ -254,6 +263,7 @@ export class MqttBridge {
     this.#announcer.clearCamera(client, id);
     client.publish(cameraStateTopic(this.#ctx, id), '', QOS1);
     client.publish(cameraImageTopic(this.#ctx, id), '', QOS1);
+    this.#events.cameraRemoved(id);
     this.#states.publishHub();
   }
 

@@ -22,8 +22,12 @@
  * deleting the entities or their ids.
  */
 import type { Camera } from '../config/load.js';
+import type { DetectionType } from '../contract/index.js';
 import {
   availabilityTopic,
+  cameraEventAttributesTopic,
+  cameraEventTopic,
+  cameraEventTriggerTopic,
   cameraImageTopic,
   cameraStateTopic,
   clipSaveTopic,
@@ -49,8 +53,66 @@ export interface DiscoveryMessage {
   payload: DiscoveryPayload;
 }
 
-/** What a camera's discovery depends on (nothing else: a change elsewhere republishes nothing). */
-export type DiscoveryCamera = Pick<Camera, 'id' | 'name' | 'sourceType'>;
+/**
+ * What a camera's discovery depends on (nothing else: a change elsewhere republishes nothing):
+ * its name, its kind, and the event types it has reported (one binary sensor and one device
+ * trigger each, added when the camera first reports that type).
+ */
+export type DiscoveryCamera = Pick<Camera, 'id' | 'name' | 'sourceType'> & {
+  eventTypes?: readonly DetectionType[] | undefined;
+};
+
+/** How Home Assistant shows each event type's binary sensor. */
+const EVENT_ENTITY: Readonly<Record<DetectionType, { name: string; device_class?: string; icon?: string }>> = {
+  motion: { name: 'Motion', device_class: 'motion' },
+  person: { name: 'Person', device_class: 'occupancy', icon: 'mdi:account' },
+  vehicle: { name: 'Vehicle', device_class: 'occupancy', icon: 'mdi:car' },
+  animal: { name: 'Animal', device_class: 'occupancy', icon: 'mdi:paw' },
+  line_crossing: { name: 'Line crossing', device_class: 'motion', icon: 'mdi:vector-line' },
+  intrusion: { name: 'Intrusion', device_class: 'occupancy', icon: 'mdi:shield-alert' },
+  tamper: { name: 'Tamper', device_class: 'tamper' },
+  digital_input: { name: 'Input', icon: 'mdi:electric-switch' },
+};
+
+/** `binary_sensor.front_door_person`: the entity id of a camera's event type. */
+export function cameraEventEntityId(cameraId: string, type: DetectionType): string {
+  return `binary_sensor.${cameraId}_${type}`;
+}
+
+/** The components of the event types a camera reports: a binary sensor and a device trigger each. */
+function eventComponents(ctx: DiscoveryContext, camera: DiscoveryCamera): [string, DiscoveryPayload][] {
+  const prefix = cameraDeviceId(ctx, camera.id);
+  return (camera.eventTypes ?? []).flatMap((type): [string, DiscoveryPayload][] => {
+    const entityId = cameraEventEntityId(camera.id, type);
+    return [
+      [
+        `event_${type}`,
+        {
+          platform: 'binary_sensor',
+          unique_id: `${prefix}_event_${type}`,
+          default_entity_id: entityId,
+          object_id: objectId(entityId),
+          ...EVENT_ENTITY[type],
+          state_topic: cameraEventTopic(ctx, camera.id, type),
+          payload_on: 'ON',
+          payload_off: 'OFF',
+          json_attributes_topic: cameraEventAttributesTopic(ctx, camera.id, type),
+        },
+      ],
+      [
+        `trigger_${type}`,
+        {
+          platform: 'device_automation',
+          automation_type: 'trigger',
+          topic: cameraEventTriggerTopic(ctx, camera.id, type),
+          type,
+          subtype: 'detected',
+          payload: 'start',
+        },
+      ],
+    ];
+  });
+}
 
 /** The camera status values the `Status` enum sensor can take. */
 export const CAMERA_STATUS_OPTIONS = ['idle', 'connecting', 'streaming', 'offline', 'error', 'disabled'] as const;
@@ -313,11 +375,11 @@ export function hubEntityIds(ctx: TopicContext): string[] {
   return HUB_ENTITY_KEYS.map((key) => hubEntityId(ctx, key));
 }
 
-/** The one retained device config of a camera (11 entities). */
+/** The one retained device config of a camera (11 entities, plus two per event type it reports). */
 export function cameraDiscovery(ctx: DiscoveryContext, camera: DiscoveryCamera): DiscoveryMessage {
   const prefix = cameraDeviceId(ctx, camera.id);
-  const components = Object.fromEntries(
-    CAMERA_ENTITY_KEYS.map((key) => [
+  const components = Object.fromEntries([
+    ...CAMERA_ENTITY_KEYS.map((key): [string, DiscoveryPayload] => [
       key,
       {
         platform: COMPONENT[key],
@@ -327,7 +389,8 @@ export function cameraDiscovery(ctx: DiscoveryContext, camera: DiscoveryCamera):
         ...cameraEntityConfig(ctx, camera.id, key),
       },
     ]),
-  );
+    ...eventComponents(ctx, camera),
+  ]);
   return {
     topic: deviceDiscoveryTopic(ctx, prefix),
     payload: {

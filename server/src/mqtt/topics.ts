@@ -33,6 +33,14 @@ export const cameraImageTopic = (c: TopicContext, id: string) => `${cameraBase(c
 export const recordingSetTopic = (c: TopicContext, id: string) => `${cameraBase(c, id)}/recording/set`;
 export const clipSaveTopic = (c: TopicContext, id: string) => `${cameraBase(c, id)}/clip/save`;
 export const snapshotSaveTopic = (c: TopicContext, id: string) => `${cameraBase(c, id)}/snapshot/save`;
+/** A camera event type's state (`ON` while one lasts), retained. */
+export const cameraEventTopic = (c: TopicContext, id: string, type: string) => `${cameraBase(c, id)}/event/${type}`;
+/** The latest event of that type (JSON: id, start, end, picture, clip), retained. */
+export const cameraEventAttributesTopic = (c: TopicContext, id: string, type: string) =>
+  `${cameraEventTopic(c, id, type)}/attributes`;
+/** `start` when an event of that type starts (a device trigger in Home Assistant), not retained. */
+export const cameraEventTriggerTopic = (c: TopicContext, id: string, type: string) =>
+  `${cameraEventTopic(c, id, type)}/trigger`;
 /** Home Assistant's birth/last-will topic. */
 export const haStatusTopic = (c: TopicContext) => `${c.discoveryPrefix}/status`;
 
