@@ -2,6 +2,7 @@
  * The composition root: the only module that knows every other one. Reads the configuration,
  * builds the logger, bus, engines and HTTP app, and owns start-up and shutdown.
  */
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ import { CameraRuntime } from './cameras/runtime.js';
 import { CameraStore } from './cameras/store.js';
 import { verifyStream } from './cameras/verify.js';
 import { loadConfig } from './config/load.js';
+import type { DetectionType } from './contract/index.js';
 import { resolveBinaries } from './engines/binaries.js';
 import { Engines } from './engines/engines.js';
 import { DEFAULT_ENGINE_PORTS, type EnginePorts } from './engines/ports.js';
@@ -245,6 +247,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     clips: { start: (id, request) => recordings.startClip(id, request) },
     frameAt: (id, atMs) => recordings.frameAt(id, atMs),
     liveFrame: async (id) => (await snapshots.get(id, { maxAgeMs: 2000 })).jpeg,
+    announce: (a): Promise<void> => homeAssistant.cameraEvent(a),
   });
   const thumbnails = new ThumbnailCache({
     ffmpeg: ffmpegBin,
@@ -277,7 +280,10 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     engineHealth: () => engines.health(),
     snapshots,
     recordings,
-    cameraEvents: { types: (id) => cameraEvents.types(id), activeTypes: (id) => cameraEvents.activeTypes(id) },
+    cameraEvents: {
+      types: (id): DetectionType[] => cameraEvents.types(id),
+      activeTypes: (id): DetectionType[] => cameraEvents.activeTypes(id),
+    },
     mediaDir: config.mediaDir,
     dataDir: config.dataDir,
     rtsp: { port: engines.ports.mediamtxRtsp, reader: rtspReader },

@@ -133,6 +133,7 @@ function haSuite(v: HaVersion): void {
           ha_live_cameras: true,
           ha_camstack_host: '127.0.0.1',
           triggers: [{ entity_id: 'input_boolean.motion', to: 'on', camera: 'front_door', duration: 3 }],
+          notify_services: ['notify.persistent_notification'],
         },
         env: {
           CAMSTACK_MQTT_BIRTH_DELAY_MS: '500',
@@ -192,7 +193,9 @@ function haSuite(v: HaVersion): void {
         join(camDir, 'cameras.yaml'),
         `cameras:\n  - id: front_door\n    name: Front door\n    source: ${sim.url('front_door')}\n` +
           // Clips kept one day: a new clip is "expiring within a day" at once (event + notification).
-          '    recording:\n      clip_seconds: 4\n      clip_retain_days: 1\n',
+          '    recording:\n      clip_seconds: 4\n      clip_retain_days: 1\n' +
+          // A person notifies (through notify.persistent_notification, the notify_services option).
+          '    events:\n      notify: [person]\n      notify_cooldown_seconds: 0\n',
       );
       ha = await startHomeAssistant(v);
       const tStarted = Date.now();
@@ -231,6 +234,8 @@ function haSuite(v: HaVersion): void {
         'camstack_camera_offline',
         'camstack_camera_online',
         'camstack_clip_expiring',
+        'camstack_camera_event',
+        'call_service',
       ]) {
         await conn.subscribeEvents<{ event_type: string; data: Record<string, unknown> }>((e) => events.push(e), type);
       }
@@ -473,6 +478,50 @@ function haSuite(v: HaVersion): void {
       );
       assert.match(camstack().output(), /input_boolean\.motion changed to \\"on\\": saving a clip/);
       await ha.rest('POST', '/api/services/input_boolean/turn_off', { entity_id: 'input_boolean.motion' });
+    });
+
+    it('a camera event: binary_sensor on, then off; camstack_camera_event with its picture; a notification', async () => {
+      const t0 = events.length;
+      const state = async (id: string) =>
+        (await ha.rest<{ state: string }>('GET', `/api/states/${id}`)).body?.state ?? 'missing';
+      const started = await api<{ event: { id: string } }>('POST', '/api/cameras/front_door/events', {
+        type: 'person',
+        state: 'start',
+      });
+      await waitUntil(
+        async () => (await state('binary_sensor.front_door_person')) === 'on',
+        30_000,
+        'the person sensor on',
+      );
+      await waitUntil(
+        () =>
+          events
+            .slice(t0)
+            .some((e) => e.event_type === 'camstack_camera_event' && e.data.event_id === started.event.id),
+        30_000,
+        'camstack_camera_event in HA',
+      );
+      const fired = events.slice(t0).find((e) => e.event_type === 'camstack_camera_event');
+      assert.equal(fired?.data.camera, 'front_door');
+      assert.equal(fired?.data.type, 'person');
+      assert.match(String(fired?.data.picture_path), /^front_door\/events\/front_door_.*\.jpg$/);
+      const call = await waitUntil(
+        () => events.slice(t0).some((e) => e.event_type === 'call_service' && e.data.domain === 'notify'),
+        15_000,
+        'the notify call',
+      ).then(() => events.slice(t0).find((e) => e.event_type === 'call_service' && e.data.domain === 'notify'));
+      assert.equal(call?.data.service, 'persistent_notification');
+      const sent = call?.data.service_data as { title: string; message: string; data: Record<string, unknown> };
+      assert.equal(sent.title, 'Front door: person');
+      assert.match(sent.message, /^Person at \d\d:\d\d:\d\d$/);
+      assert.equal(sent.data.camstack_event_id, started.event.id);
+      assert.ok(!JSON.stringify(call?.data).includes('rtsp://'), 'no stream URL (nor its credentials)');
+      await api('POST', '/api/cameras/front_door/events', { type: 'person', state: 'end' });
+      await waitUntil(
+        async () => (await state('binary_sensor.front_door_person')) === 'off',
+        30_000,
+        'the person sensor off',
+      );
     });
 
     it('ha_live_cameras: one Generic Camera per camera whose stream answers with video', async () => {

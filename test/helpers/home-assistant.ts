@@ -95,6 +95,8 @@ config:
 onboarding:
 camera:
 stream:
+# notify.persistent_notification: where Camstack's camera-event notifications go in the tests.
+notify:
 # HA's own go2rtc (WebRTC for every camera with a stream source), as default_config would load it.
 go2rtc:
 # An entity for Camstack's \`triggers\` option to watch.

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { cameraRoutes } from '../../server/src/cameras/routes.js';
 import { type CameraStatus, type CameraStatusSource, initialStatus } from '../../server/src/cameras/status.js';
 import { CameraStore } from '../../server/src/cameras/store.js';
+import { toEventSettings } from '../../server/src/config/events-config.js';
 import { loadConfig } from '../../server/src/config/load.js';
 import type { EngineHealth } from '../../server/src/engines/engines.js';
 import { EventBus } from '../../server/src/events/bus.js';
@@ -373,6 +374,7 @@ describe('camera API: create, read, change, delete', () => {
       origin: 'file',
       readOnly: false,
       recording: { continuous: true, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
+      events: toEventSettings(undefined),
     });
     assert.deepEqual((await send(h, { method: 'GET', url: '/api/cameras/yard' })).json(), view);
     assert.deepEqual(added, ['yard']);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { countViewers, type DeriveInputs, deriveStatus, type Tracking } from '../../server/src/cameras/runtime.js';
+import { toEventSettings } from '../../server/src/config/events-config.js';
 import type { Camera } from '../../server/src/config/load.js';
 import type { Go2rtcStreamInfo, MediamtxPath } from '../../server/src/engines/clients.js';
 
@@ -15,6 +16,7 @@ const camera: Camera = {
   sourceType: 'rtsp',
   origin: 'file',
   recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 5, clipSeconds: 20 },
+  events: toEventSettings(undefined),
 };
 const tracking = (over: Partial<Tracking> = {}): Tracking => ({
   verification: { state: 'ok', facts: { codec: 'h264', resolution: '640x360', fps: 25, audioCodec: null }, at: 0 },

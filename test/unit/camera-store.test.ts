@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { toCameraView } from '../../server/src/cameras/api-schemas.js';
 import { CameraStore } from '../../server/src/cameras/store.js';
+import { toEventSettings } from '../../server/src/config/events-config.js';
 import { type Camera, type Config, loadConfig } from '../../server/src/config/load.js';
 import { DomainError } from '../../server/src/domain-errors.js';
 import { EventBus } from '../../server/src/events/bus.js';
@@ -106,9 +107,32 @@ describe('CameraStore: add, update, remove persist and survive a reload', () => 
       sourceType: 'rtsp',
       origin: 'file',
       recording: { continuous: false, retainDays: 3, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
+      events: toEventSettings(undefined),
     });
     assert.deepEqual(f.store.list(), [camera]);
     assert.deepEqual(reload(f).cameras, [camera]);
+  });
+
+  it('events settings: a partial update keeps the other fields, survives a reload; a bad type changes nothing', async () => {
+    const f = fixture({ fileCameras: [{ ...FRONT, events: { post_roll_seconds: 20 } }] });
+    const changed = await f.store.update('front', { events: { record: ['person'], notify: ['person'] } });
+    assert.deepEqual(changed.events, {
+      ...toEventSettings(undefined),
+      record: ['person'],
+      notify: ['person'],
+      postRollSeconds: 20,
+    });
+    assert.deepEqual(reload(f).cameras[0]?.events, changed.events);
+    await assert.rejects(
+      f.store.update('front', { events: { record: ['smoke'] } } as never),
+      (err: Error & { problems?: { field: string }[] }) =>
+        err.problems?.some((p) => p.field.startsWith('events.record')) === true,
+    );
+    await assert.rejects(
+      f.store.update('front', { events: { postRollSeconds: 0 } }),
+      (err: Error & { problems?: { field: string }[] }) => err.problems?.[0]?.field === 'events.postRollSeconds',
+    );
+    assert.deepEqual(reload(f).cameras[0]?.events, changed.events, 'nothing changed');
   });
 
   it('updates as a partial merge: omitted fields keep their value, null clears', async () => {

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseDocument } from 'yaml';
 import { parseEnv } from '../../server/src/config/env.js';
+import { toEventSettings } from '../../server/src/config/events-config.js';
 import { integrationConfig } from '../../server/src/config/integration-options.js';
 import {
   type Camera,
@@ -264,6 +265,7 @@ describe('loadConfig: cameras file', () => {
         sourceType: 'rtsp',
         origin: 'options',
         recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
+        events: toEventSettings(undefined),
       },
       {
         id: 'garage',
@@ -276,6 +278,7 @@ describe('loadConfig: cameras file', () => {
         sourceType: 'http-mjpeg',
         origin: 'file',
         recording: { continuous: true, retainDays: 15, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
+        events: toEventSettings(undefined),
       },
     ];
     assert.deepEqual(config.cameras, expected);
@@ -557,6 +560,7 @@ describe('saveCamerasFile', () => {
       sourceType: 'rtsp',
       origin: 'file',
       recording: { continuous: true, retainDays: 15, clipRetainDays: 90, preRollSeconds: 3, clipSeconds: 60 },
+      events: toEventSettings(undefined),
     },
     {
       id: 'yard',
@@ -569,6 +573,7 @@ describe('saveCamerasFile', () => {
       sourceType: 'http-jpeg',
       origin: 'file',
       recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
+      events: toEventSettings(undefined),
     },
   ];
   const optionsCamera: Camera = { ...fileCameras[1]!, id: 'ui_cam', name: 'UI', origin: 'options' };

@@ -9,6 +9,7 @@ import {
   normaliseDuration,
   samePathConf,
 } from '../../server/src/cameras/engine-plan.js';
+import { toEventSettings } from '../../server/src/config/events-config.js';
 import type { Camera } from '../../server/src/config/load.js';
 import { assertDistinctPorts, DEFAULT_ENGINE_PORTS, HA_CORE_GO2RTC_PORTS } from '../../server/src/engines/ports.js';
 
@@ -27,6 +28,7 @@ function cam(over: Partial<Camera> = {}): Camera {
     sourceType: 'rtsp',
     origin: 'file',
     recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
+    events: toEventSettings(undefined),
     ...over,
   };
 }

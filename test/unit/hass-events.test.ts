@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { CameraStatus } from '../../server/src/cameras/status.js';
+import { toEventSettings } from '../../server/src/config/events-config.js';
 import { integrationConfig } from '../../server/src/config/integration-options.js';
 import type { Camera } from '../../server/src/config/load.js';
 import { buildMediamtxConfig } from '../../server/src/engines/mediamtx-config.js';
@@ -30,6 +31,7 @@ const camera: Camera = {
   sourceType: 'rtsp',
   origin: 'file',
   recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
+  events: toEventSettings(undefined),
 };
 const status = (state: CameraStatus['state'], lastError: string | null = null): CameraStatus => ({
   id: 'front_door',

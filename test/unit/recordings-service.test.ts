@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { toEventSettings } from '../../server/src/config/events-config.js';
 import type { Camera } from '../../server/src/config/load.js';
 import { resolveBinaries } from '../../server/src/engines/binaries.js';
 import { type CamstackEvents, EventBus } from '../../server/src/events/bus.js';
@@ -112,6 +113,7 @@ function camera(id: string, recording: Partial<Camera['recording']> = {}): Camer
       clipSeconds: 20,
       ...recording,
     },
+    events: toEventSettings(undefined),
   };
 }
 

@@ -1,51 +1,19 @@
 /**
- * Pure: what a camera event does. Per camera, a rule says which event types record a clip (with
- * pre-roll and post-roll; events that overlap, or follow within the post-roll, extend the same
- * clip), how long after a clip a new one may start (cooldown), and which types notify.
+ * Pure: what a camera event does, by the camera's `events` settings: which types record a clip
+ * (with pre-roll and post-roll; events that overlap, or follow within the post-roll, extend the
+ * same clip), how long after a clip a new one may start (cooldown), and which types notify.
  */
-import type { DetectionType } from '../contract/index.js';
+import { DETECTION_TYPES } from '../config/events-config.js';
+import type { DetectionType, EventSettings } from '../contract/index.js';
 
-export const DETECTION_TYPES: readonly DetectionType[] = [
-  'motion',
-  'person',
-  'vehicle',
-  'animal',
-  'line_crossing',
-  'intrusion',
-  'tamper',
-  'digital_input',
-];
+export { DETECTION_TYPES };
 
-export interface EventRules {
-  /** Event types that record a clip. */
-  record: readonly DetectionType[];
-  /** Seconds before the event's start in its clip; null: the camera's pre-roll setting. */
-  preRollSeconds: number | null;
-  /** Seconds after the event's end before its clip ends; an event within them extends the clip. */
-  postRollSeconds: number;
-  /** Seconds after an event's clip ends before another event may start a new clip. */
-  cooldownSeconds: number;
-  /** Event types that send a notification (to the Home Assistant notify services configured). */
-  notify: readonly DetectionType[];
-  /** Seconds between two notifications of the same camera. */
-  notifyCooldownSeconds: number;
-}
+/** A camera's rules are its `events` settings. */
+export type EventRules = EventSettings;
 
-export const DEFAULT_EVENT_RULES: Readonly<EventRules> = Object.freeze({
-  record: DETECTION_TYPES.filter((t) => t !== 'tamper'),
-  preRollSeconds: null,
-  postRollSeconds: 10,
-  cooldownSeconds: 0,
-  notify: [] as DetectionType[],
-  notifyCooldownSeconds: 60,
-});
-
-/**
- * A camera's rules: the defaults, with the camera's own pre-roll. (Per-camera rules in the
- * cameras file and the options come with the camera's `events` settings.)
- */
-export function eventRules(_camera: { id: string }): EventRules {
-  return DEFAULT_EVENT_RULES;
+/** A camera's rules: its `events` settings (defaults in config/events-config.ts). */
+export function eventRules(camera: { events: EventSettings }): EventRules {
+  return camera.events;
 }
 
 /** What the camera's clip is doing, as far as the rules care. */

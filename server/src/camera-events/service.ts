@@ -29,12 +29,14 @@ export interface EventReport {
   detail?: string | null | undefined;
 }
 
-/** What a notification carries; the notifier sends it (Home Assistant's notify services). */
-export interface EventNotification {
+/** An event with its picture, told to Home Assistant (its bus, and notify when `notify`). */
+export interface EventAnnouncement {
   event: CameraEventView;
   cameraName: string;
   /** The picture of the moment, relative to the media folder, when taken. */
   picturePath: string | null;
+  /** The camera's rules say this one notifies (its type, and the camera's notify cooldown). */
+  notify: boolean;
 }
 
 export interface CameraEventDeps {
@@ -57,7 +59,8 @@ export interface CameraEventDeps {
   frameAt: (camera: string, atMs: number) => Promise<Buffer | null>;
   /** A live picture, when the camera keeps no recording to take the moment from. */
   liveFrame: (camera: string) => Promise<Buffer | null>;
-  notify?: ((n: EventNotification) => Promise<void>) | undefined;
+  /** Told once per event, when its picture is taken or could not be (Home Assistant). */
+  announce?: ((a: EventAnnouncement) => Promise<void>) | undefined;
   /** How long an event with no end report lasts at most. Default 10 min. */
   maxEventMs?: number;
   /** How long to look for the recorded frame before taking a live one. Default 6 s. */
@@ -296,15 +299,18 @@ export class CameraEvents {
         if (current) this.#d.bus.emit('camera.event', this.view(current));
       }
     }
-    if (this.#d.notify === undefined || this.#stopped) return;
+    if (this.#d.announce === undefined || this.#stopped) return;
     const now = this.#now();
-    if (!notifyOnEvent(rules, row.type, this.#lastNotified.get(row.camera) ?? null, now)) return;
-    this.#lastNotified.set(row.camera, now);
+    const notify = notifyOnEvent(rules, row.type, this.#lastNotified.get(row.camera) ?? null, now);
+    if (notify) this.#lastNotified.set(row.camera, now);
     const current = this.#d.store.get(id) ?? row;
     await this.#d
-      .notify({ event: this.view(current), cameraName: this.#d.cameraName(row.camera), picturePath })
+      .announce({ event: this.view(current), cameraName: this.#d.cameraName(row.camera), picturePath, notify })
       .catch((err: unknown) =>
-        this.#d.logger.warn({ camera: row.camera, event: `evt_${id}`, err: String(err) }, 'the notification failed'),
+        this.#d.logger.warn(
+          { camera: row.camera, event: `evt_${id}`, err: String(err) },
+          'telling Home Assistant failed',
+        ),
       );
   }
 

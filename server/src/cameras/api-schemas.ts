@@ -8,6 +8,7 @@
  * query values (`password=`, `token=`…) masked.
  */
 import { Type } from 'typebox';
+import { DETECTION_TYPES, EventsConfigSchema } from '../config/events-config.js';
 import type { Camera } from '../config/load.js';
 import { CAMERA_ID_PATTERN, CameraConfigSchema, RecordingConfigSchema } from '../config/schema.js';
 import type { SourceType } from '../config/source.js';
@@ -53,6 +54,20 @@ export const RecordingInputSchema = Type.Object(
   { additionalProperties: false, description: 'Recording settings; every field is optional.' },
 );
 
+const fileEvents = EventsConfigSchema.properties;
+
+export const EventsInputSchema = Type.Object(
+  {
+    record: fileEvents.record,
+    preRollSeconds: fileEvents.pre_roll_seconds,
+    postRollSeconds: withoutDefault(fileEvents.post_roll_seconds),
+    cooldownSeconds: withoutDefault(fileEvents.cooldown_seconds),
+    notify: fileEvents.notify,
+    notifyCooldownSeconds: withoutDefault(fileEvents.notify_cooldown_seconds),
+  },
+  { additionalProperties: false, description: "What the camera's events do; every field is optional." },
+);
+
 const cameraFields = {
   name: fileFields.name,
   source: fileFields.source,
@@ -73,6 +88,7 @@ const cameraFields = {
     'When false the camera stays configured but is not streamed or recorded. Default true.',
   ),
   recording: Type.Optional(RecordingInputSchema),
+  events: Type.Optional(EventsInputSchema),
 };
 
 /** POST /api/cameras. Credentials may be embedded in `source`; they are split out and stored apart. */
@@ -101,6 +117,7 @@ export const CameraPreviewInputSchema = Type.Object(
     password: cameraFields.password,
     enabled: cameraFields.enabled,
     recording: cameraFields.recording,
+    events: cameraFields.events,
   },
   { additionalProperties: false, description: 'A camera to test; nothing is saved.' },
 );
@@ -139,6 +156,7 @@ export const CameraUpdateSchema = Type.Object(
     password: cameraFields.password,
     enabled: cameraFields.enabled,
     recording: cameraFields.recording,
+    events: cameraFields.events,
   },
   { additionalProperties: false, description: 'Changes to a camera; omitted fields keep their value.' },
 );
@@ -157,6 +175,21 @@ export const RecordingSettingsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const EventTypesSchema = Type.Array(Type.Enum([...DETECTION_TYPES]));
+
+/** A camera's event settings as the API returns them. */
+export const EventSettingsSchema = Type.Object(
+  {
+    record: EventTypesSchema,
+    preRollSeconds: Type.Union([Type.Integer(), Type.Null()]),
+    postRollSeconds: Type.Integer(),
+    cooldownSeconds: Type.Integer(),
+    notify: EventTypesSchema,
+    notifyCooldownSeconds: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
+
 export const CameraViewSchema = Type.Object(
   {
     id: Type.String(),
@@ -171,6 +204,7 @@ export const CameraViewSchema = Type.Object(
     }),
     readOnly: Type.Boolean({ description: 'Cameras from the add-on configuration cannot be changed through the API.' }),
     recording: RecordingSettingsSchema,
+    events: EventSettingsSchema,
   },
   { additionalProperties: false, description: 'A camera as the API returns it (never its credentials).' },
 );
@@ -307,6 +341,11 @@ export function toCameraView(camera: Camera): CameraView {
       clipRetainDays: camera.recording.clipRetainDays,
       preRollSeconds: camera.recording.preRollSeconds,
       clipSeconds: camera.recording.clipSeconds,
+    },
+    events: {
+      ...camera.events,
+      record: [...camera.events.record],
+      notify: [...camera.events.notify],
     },
   };
 }

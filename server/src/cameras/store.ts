@@ -9,7 +9,9 @@
  * Cameras from the add-on options (`origin: 'options'`) are read-only here: they belong to the
  * add-on configuration, which Home Assistant owns.
  */
+
 import { isDeepStrictEqual } from 'node:util';
+import { EVENT_KEYS } from '../config/events-config.js';
 import {
   type Camera,
   type ConfigProblem,
@@ -52,6 +54,7 @@ const CAMERA_KEYS: Record<string, string> = {
   password: 'password',
   enabled: 'enabled',
   recording: 'recording',
+  events: 'events',
 };
 const RECORDING_KEYS: Record<string, string> = {
   continuous: 'continuous',
@@ -61,12 +64,19 @@ const RECORDING_KEYS: Record<string, string> = {
   clipSeconds: 'clip_seconds',
 };
 
+/** The blocks of a camera whose fields an update changes one by one. */
+const NESTED_KEYS: Record<string, Record<string, string>> = { recording: RECORDING_KEYS, events: EVENT_KEYS };
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function clone(camera: Camera): Camera {
-  return { ...camera, recording: { ...camera.recording } };
+  return {
+    ...camera,
+    recording: { ...camera.recording },
+    events: { ...camera.events, record: [...camera.events.record], notify: [...camera.events.notify] },
+  };
 }
 
 /** `recording.retain_days` → `recording.retainDays`: problems name the fields as the API spells them. */
@@ -96,17 +106,19 @@ function applyFields(target: RawCamera, input: unknown, problems: DomainProblem[
       continue;
     }
     if (value === undefined) continue;
-    if (key === 'recording' && isPlainObject(value)) {
-      const recording: RawCamera = isPlainObject(target.recording) ? { ...target.recording } : {};
-      for (const [recKey, recValue] of Object.entries(value)) {
-        const recFileKey = Object.hasOwn(RECORDING_KEYS, recKey) ? RECORDING_KEYS[recKey] : undefined;
-        if (recFileKey === undefined) {
-          problems.push({ field: `recording.${recKey}`, message: `unknown field ${JSON.stringify(recKey)}` });
-        } else if (recValue !== undefined) {
-          recording[recFileKey] = recValue;
+    const nestedKeys = Object.hasOwn(NESTED_KEYS, key) ? NESTED_KEYS[key] : undefined;
+    if (nestedKeys !== undefined && isPlainObject(value)) {
+      // A block (recording, events): the fields given change, the others keep their value.
+      const block: RawCamera = isPlainObject(target[fileKey]) ? { ...(target[fileKey] as RawCamera) } : {};
+      for (const [subKey, subValue] of Object.entries(value)) {
+        const subFileKey = Object.hasOwn(nestedKeys, subKey) ? nestedKeys[subKey] : undefined;
+        if (subFileKey === undefined) {
+          problems.push({ field: `${key}.${subKey}`, message: `unknown field ${JSON.stringify(subKey)}` });
+        } else if (subValue !== undefined) {
+          block[subFileKey] = subValue;
         }
       }
-      target.recording = recording;
+      target[fileKey] = block;
     } else if (value === null && (key === 'substream' || key === 'username' || key === 'password')) {
       delete target[fileKey];
     } else {

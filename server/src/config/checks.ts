@@ -3,6 +3,7 @@
  * credentials given once, ports distinct; and a validated camera turned into its normalised
  * {@link Camera}. No I/O.
  */
+import { toEventSettings } from './events-config.js';
 import { ajvProblems } from './messages.js';
 import {
   CAMERA_ENABLED_DEFAULT,
@@ -209,5 +210,6 @@ export function toCamera(raw: CameraConfig, origin: 'options' | 'file', credenti
       preRollSeconds: rec.pre_roll_seconds ?? RECORDING_DEFAULTS.pre_roll_seconds,
       clipSeconds: rec.clip_seconds ?? RECORDING_DEFAULTS.clip_seconds,
     },
+    events: toEventSettings(raw.events),
   };
 }

@@ -174,6 +174,22 @@ export const INTEGRATION_OPTION_SCHEMAS = {
       }),
     ),
   ),
+  notify_services: Type.Optional(
+    Type.Array(
+      Type.String({
+        pattern: '^notify\\.[a-z0-9_]{1,100}$',
+        description: 'A Home Assistant notify service, e.g. notify.mobile_app_pixel_8.',
+      }),
+      {
+        maxItems: 16,
+        uniqueItems: true,
+        default: [],
+        description:
+          "Where camera events notify (the types each camera's events.notify names), with the picture of the " +
+          'moment. Default none.',
+      },
+    ),
+  ),
   triggers: Type.Optional(
     Type.Array(TriggerOptionSchema, {
       maxItems: 64,
@@ -214,6 +230,8 @@ export interface HassOptions {
   liveCameras: boolean;
   camstackHost: string | null;
   triggers: TriggerOption[];
+  /** `notify.mobile_app_x` services camera events notify through. */
+  notifyServices: string[];
 }
 
 export interface RtspReaderOptions {
@@ -261,6 +279,7 @@ export function integrationConfig(o: Partial<IntegrationOptions>): IntegrationCo
         preRollSeconds: t.pre_roll ?? null,
         durationSeconds: t.duration ?? null,
       })),
+      notifyServices: [...(o.notify_services ?? [])],
     },
     rtspReader: {
       username: nonEmpty(o.rtsp_username) ?? d.rtsp_username,

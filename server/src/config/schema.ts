@@ -10,6 +10,7 @@
  * defaults in from the constants below (the `default` keywords document the same values).
  */
 import Type from 'typebox';
+import { EventsConfigSchema } from './events-config.js';
 import { INTEGRATION_OPTION_SCHEMAS } from './integration-options.js';
 import { CAMERA_ID_PATTERN, NO_CONTROL_PATTERN, TEXT_PATTERN } from './text.js';
 
@@ -170,6 +171,7 @@ export const CameraConfigSchema = Type.Object(
       }),
     ),
     recording: Type.Optional(Nullable(RecordingConfigSchema)),
+    events: Type.Optional(Nullable(EventsConfigSchema)),
   },
   { additionalProperties: false, description: 'One camera, as written in options.json or the cameras file.' },
 );

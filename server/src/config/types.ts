@@ -3,7 +3,7 @@
  * and the {@link ConfigProblem}s a bad file or variable produces (one line each in a
  * {@link ConfigError}). No I/O.
  */
-import type { RecordingSettings } from '../contract/index.js';
+import type { EventSettings, RecordingSettings } from '../contract/index.js';
 import type { CamstackEnv } from './env.js';
 import type { IntegrationConfig } from './integration-options.js';
 import type { LogLevel } from './schema.js';
@@ -27,6 +27,8 @@ export interface Camera {
   /** Where the camera is defined: the add-on options UI or the cameras file. */
   origin: 'options' | 'file';
   recording: RecordingSettings;
+  /** What its events do (camera-events/). */
+  events: EventSettings;
 }
 
 export interface Config {

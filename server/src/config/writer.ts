@@ -4,6 +4,7 @@ import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Document } from 'yaml';
 import { syncDir } from '../fs-sync.js';
+import { eventsToFileForm } from './events-config.js';
 import type { CameraConfig } from './schema.js';
 import type { Camera } from './types.js';
 
@@ -21,6 +22,7 @@ export function cameraToFileForm(camera: Camera): CameraConfig {
     pre_roll_seconds: camera.recording.preRollSeconds,
     clip_seconds: camera.recording.clipSeconds,
   };
+  out.events = eventsToFileForm(camera.events);
   return out;
 }
 

@@ -22,6 +22,22 @@ export interface RecordingSettings {
   clipSeconds: number;
 }
 
+/** What a camera's events do (its rules): which record a clip, which notify. */
+export interface EventSettings {
+  /** Event types that record a clip. */
+  record: DetectionType[];
+  /** Seconds before the event in its clip; null: the camera's `recording.preRollSeconds`. */
+  preRollSeconds: number | null;
+  /** Seconds the clip goes on after the event ends; an event within them extends the same clip. */
+  postRollSeconds: number;
+  /** Seconds after an event clip ends before another event may start a new one. */
+  cooldownSeconds: number;
+  /** Event types that send a notification (through Home Assistant's notify services). */
+  notify: DetectionType[];
+  /** Seconds between two notifications of this camera. */
+  notifyCooldownSeconds: number;
+}
+
 /** A camera as the API returns it: never its credentials. */
 export interface CameraView {
   id: string;
@@ -38,6 +54,7 @@ export interface CameraView {
   /** Cameras from the add-on configuration cannot be changed through the API. */
   readOnly: boolean;
   recording: RecordingSettings;
+  events: EventSettings;
 }
 
 /**
@@ -53,6 +70,7 @@ export interface CameraInput {
   password?: string | null;
   enabled?: boolean;
   recording?: Partial<RecordingSettings>;
+  events?: Partial<EventSettings>;
 }
 
 export type CameraState = 'idle' | 'connecting' | 'streaming' | 'offline' | 'error';

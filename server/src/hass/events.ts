@@ -5,6 +5,7 @@
 import { posix } from 'node:path';
 import type { CameraStatus } from '../cameras/status.js';
 import type { Camera } from '../config/load.js';
+import type { CameraEventView } from '../contract/index.js';
 import { isOnline } from '../mqtt/state.js';
 import type { ClipSavedEvent, ClipStartedEvent, RecordingExpiringEvent } from '../recordings/types.js';
 
@@ -14,7 +15,8 @@ export type HassEventType =
   | 'camstack_recording_stopped'
   | 'camstack_camera_offline'
   | 'camstack_camera_online'
-  | 'camstack_clip_expiring';
+  | 'camstack_clip_expiring'
+  | 'camstack_camera_event';
 
 export interface HassEvent {
   type: HassEventType;
@@ -171,4 +173,94 @@ export function expiringNotification(
       `${lines.join('\n')}\n\nProtect a clip in the Camstack panel to keep it; ` +
       'otherwise retention deletes it at the time shown.',
   };
+}
+
+/** A camera event once its picture is taken (or could not be): what Home Assistant is told. */
+export interface CameraEventAnnouncement {
+  event: CameraEventView;
+  cameraName: string;
+  /** The picture of the moment, relative to the media folder, or null. */
+  picturePath: string | null;
+  /** The camera's rules say this one notifies. */
+  notify: boolean;
+}
+
+/**
+ * Where the Home Assistant companion app fetches a file under the media folder: `/media/local/…`
+ * (HA serves its media folder there). Null when the media dir is not under `/media`.
+ */
+export function mediaUrlPath(mediaDir: string, relativePath: string): string | null {
+  const abs = posix.join(mediaDir, relativePath);
+  if (!abs.startsWith('/media/')) return null;
+  return `/media/local/${abs.slice('/media/'.length)}`;
+}
+
+const TYPE_WORD: Readonly<Record<string, string>> = {
+  motion: 'Motion',
+  person: 'Person',
+  vehicle: 'Vehicle',
+  animal: 'Animal',
+  line_crossing: 'Line crossing',
+  intrusion: 'Intrusion',
+  tamper: 'Tamper',
+  digital_input: 'Input',
+};
+
+export function cameraEventFired(a: CameraEventAnnouncement, mediaDir: string): HassEvent {
+  const e = a.event;
+  return {
+    type: 'camstack_camera_event',
+    data: {
+      camera: e.camera,
+      camera_name: a.cameraName,
+      event_id: e.id,
+      type: e.type,
+      source: e.source,
+      start: e.start,
+      end: e.end,
+      clip_id: e.clipId,
+      picture_path: a.picturePath,
+      image: a.picturePath === null ? null : mediaUrlPath(mediaDir, a.picturePath),
+      picture_media_content_id: a.picturePath === null ? null : mediaSourceId(mediaDir, a.picturePath),
+      detail: e.detail,
+    },
+  };
+}
+
+export interface ServiceCall {
+  domain: string;
+  service: string;
+  service_data: Record<string, unknown>;
+}
+
+/**
+ * The notify calls of an event (one per configured service, `notify.mobile_app_x`): a title and
+ * a line a person reads, the picture of the moment, and a tap that opens the Camstack panel
+ * (Android `clickAction`, iOS `url`). One `tag` per camera and type, so a newer event replaces
+ * the older on the phone. Never a credential: only names, times and paths under the media folder.
+ */
+export function eventNotifyCalls(
+  a: CameraEventAnnouncement,
+  services: readonly string[],
+  mediaDir: string,
+  panelPath: string | null,
+): ServiceCall[] {
+  const e = a.event;
+  const word = TYPE_WORD[e.type] ?? e.type;
+  const at = new Date(e.start);
+  const time = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}:${String(at.getSeconds()).padStart(2, '0')}`;
+  const image = a.picturePath === null ? null : mediaUrlPath(mediaDir, a.picturePath);
+  const data: Record<string, unknown> = {
+    tag: `camstack_${e.camera}_${e.type}`,
+    group: `camstack_${e.camera}`,
+    ...(image === null ? {} : { image }),
+    ...(panelPath === null ? {} : { clickAction: panelPath, url: panelPath }),
+    camstack_event_id: e.id,
+    camstack_clip_id: e.clipId,
+  };
+  return services.map((full) => ({
+    domain: 'notify',
+    service: full.slice('notify.'.length),
+    service_data: { title: `${a.cameraName}: ${word.toLowerCase()}`, message: `${word} at ${time}`, data },
+  }));
 }

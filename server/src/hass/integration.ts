@@ -25,6 +25,7 @@ import {
 } from '../mqtt/bridge.js';
 import { DiskUsageScanner } from '../mqtt/storage.js';
 import type { SupervisorClient } from '../supervisor-api/client.js';
+import type { CameraEventAnnouncement } from './events.js';
 import { LiveCameras } from './live-cameras.js';
 import { type RtspReaderCredentials, rtspUrl } from './rtsp-credentials.js';
 import { type HassClips, HassLink, hassTarget } from './websocket.js';
@@ -66,6 +67,7 @@ export interface IntegrationTiming {
 }
 
 export class HomeAssistantIntegration {
+  #slug: string | null = null;
   readonly mqtt: MqttBridge;
   readonly hass: HassLink;
   live: LiveCameras | null = null;
@@ -114,6 +116,8 @@ export class HomeAssistantIntegration {
       cameras: deps.cameras,
       status: deps.status,
       triggers: config.hass.triggers,
+      notifyServices: config.hass.notifyServices,
+      panelPath: () => (this.#slug === null ? null : `/hassio/ingress/${this.#slug}`),
       mediaDir: deps.mediaDir,
       ...(deps.recordings ? { recordings: deps.recordings } : {}),
       ...(hassRetry !== null ? { retryMs: [hassRetry, hassRetry * 8] } : {}),
@@ -126,6 +130,13 @@ export class HomeAssistantIntegration {
    */
   start(opts: { httpPort: number }): void {
     this.mqtt.start();
+    // The panel's address in HA (notifications open it); only known in the add-on.
+    this.#d.supervisor
+      ?.selfSlug()
+      .then((slug) => {
+        this.#slug = slug;
+      })
+      .catch((err: unknown) => this.#d.logger.debug({ err: String(err) }, "the add-on's slug is unknown"));
     const target = this.hass.target;
     if (target) {
       const d = this.#d;
@@ -151,6 +162,11 @@ export class HomeAssistantIntegration {
       this.hass.onReady(() => void live.sync());
     }
     this.hass.start();
+  }
+
+  /** A camera event with its picture: HA's bus event, and the notifications its rules ask for. */
+  cameraEvent(a: CameraEventAnnouncement): Promise<void> {
+    return this.hass.announceCameraEvent(a);
   }
 
   async stop(): Promise<void> {

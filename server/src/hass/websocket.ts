@@ -24,6 +24,8 @@ import type { HomeAssistantHealthReport } from '../http/health.js';
 import type { Logger } from '../log/logger.js';
 import type { SupervisorClient } from '../supervisor-api/client.js';
 import {
+  type CameraEventAnnouncement,
+  cameraEventFired,
   clipEndedEvent,
   clipExpiringEvent,
   clipSavedEvent,
@@ -32,6 +34,7 @@ import {
   continuousChangedEvent,
   EXPIRING_NOTIFICATION_ID,
   type ExpiringClip,
+  eventNotifyCalls,
   expiringNotification,
   type HassEvent,
 } from './events.js';
@@ -126,6 +129,10 @@ export interface HassLinkDeps {
   status: CameraStatusSource;
   recordings?: HassClips;
   triggers: readonly TriggerOption[];
+  /** `notify.mobile_app_x` services camera events notify through (by each camera's rules). */
+  notifyServices?: readonly string[];
+  /** Where a tap on a notification goes: the add-on's panel (`/hassio/ingress/<slug>`), when known. */
+  panelPath?: () => string | null;
   mediaDir: string;
   /** First-connection retry backoff: [min, max] ms. Default [2000, 60000]. */
   retryMs?: [number, number];
@@ -328,6 +335,26 @@ export class HassLink {
         listener(conn);
       } catch (err) {
         this.#log.warn({ err: String(err) }, 'a Home Assistant ready listener failed');
+      }
+    }
+  }
+
+  /**
+   * A camera event with its picture: `camstack_camera_event` on HA's bus (for automations and the
+   * blueprint), and the notify calls the camera's rules ask for. A notification while HA is not
+   * connected is dropped (stale by the time HA is back); the event is queued like the others.
+   */
+  async announceCameraEvent(a: CameraEventAnnouncement): Promise<void> {
+    this.#fire(cameraEventFired(a, this.#d.mediaDir));
+    const services = this.#d.notifyServices ?? [];
+    if (!a.notify || services.length === 0 || !this.connection) return;
+    const calls = eventNotifyCalls(a, services, this.#d.mediaDir, this.#d.panelPath?.() ?? null);
+    for (const call of calls) {
+      try {
+        await this.command({ type: 'call_service', ...call });
+        this.#log.info({ camera: a.event.camera, event: a.event.id, service: `notify.${call.service}` }, 'notified');
+      } catch (err) {
+        this.#log.warn({ service: `notify.${call.service}`, err: errorText(err) }, 'a notification failed');
       }
     }
   }

@@ -140,6 +140,13 @@ export class SupervisorClient {
     return parseMqttService(await this.#get('/services/mqtt'));
   }
 
+  /** This add-on's slug (`local_camstack`, `<repository hash>_camstack`): its panel is `/hassio/ingress/<slug>`. */
+  async selfSlug(): Promise<string | null> {
+    const data = await this.#get('/addons/self/info');
+    const slug = typeof data === 'object' && data !== null ? (data as { slug?: unknown }).slug : null;
+    return typeof slug === 'string' && /^[a-z0-9_]{1,64}$/.test(slug) ? slug : null;
+  }
+
   /** The host's IPv4 addresses (for WebRTC ICE candidates). */
   async networkInfo(): Promise<NetworkInfo> {
     return parseNetworkInfo(await this.#get('/network/info'));
