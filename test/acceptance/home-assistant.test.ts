@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -521,6 +521,52 @@ function haSuite(v: HaVersion): void {
         async () => (await state('binary_sensor.front_door_person')) === 'off',
         30_000,
         'the person sensor off',
+      );
+    });
+
+    it('the shipped blueprint notifies a vehicle through the notify service it is given', async () => {
+      const dir = join(ha.hostConfigDir, 'blueprints', 'automation', 'camstack');
+      await mkdir(dir, { recursive: true });
+      await copyFile(
+        fileURLToPath(new URL('../../blueprints/automation/camstack/camera_event_notify.yaml', import.meta.url)),
+        join(dir, 'camera_event_notify.yaml'),
+      );
+      const made = await ha.rest('POST', '/api/config/automation/config/camstack_vehicle', {
+        alias: 'Camstack vehicle',
+        use_blueprint: {
+          path: 'camstack/camera_event_notify.yaml',
+          input: {
+            camera: 'front_door',
+            event_types: ['vehicle'],
+            notify_service: 'notify.persistent_notification',
+            cooldown: 0,
+          },
+        },
+      });
+      assert.equal(made.status, 200, JSON.stringify(made.body));
+      await waitUntil(
+        async () =>
+          (await ha.rest<{ state: string }>('GET', '/api/states/automation.camstack_vehicle')).body?.state === 'on',
+        20_000,
+        'the blueprint automation on',
+      );
+      const t0 = events.length;
+      // The camera's own rules notify a person only: a vehicle's notification is the blueprint's.
+      await api('POST', '/api/cameras/front_door/events', { type: 'vehicle', state: 'pulse', seconds: 1 });
+      await waitUntil(
+        () => events.slice(t0).some((e) => e.event_type === 'call_service' && e.data.domain === 'notify'),
+        30_000,
+        'the blueprint’s notify call',
+      );
+      const call = events.slice(t0).find((e) => e.event_type === 'call_service' && e.data.domain === 'notify');
+      const sent = call?.data.service_data as { title: string; message: string; data: Record<string, unknown> };
+      assert.equal(call?.data.service, 'persistent_notification');
+      assert.equal(sent.title, 'Front door: vehicle');
+      assert.match(sent.message, /^Vehicle at \d\d:\d\d:\d\d$/);
+      assert.equal(sent.data.tag, 'camstack_front_door_vehicle');
+      assert.ok(
+        !events.slice(t0).some((e) => e.event_type === 'call_service' && e.data.domain === 'notify' && e !== call),
+        'one notification: the camera itself does not notify vehicles',
       );
     });
 

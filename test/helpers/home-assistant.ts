@@ -64,6 +64,8 @@ export interface HomeAssistant {
   url: string;
   port: number;
   configDir: string;
+  /** The config dir as the host sees it (inside the chroot's tree). */
+  hostConfigDir: string;
   proc: ChildProcess;
   output: () => string;
   /** Set by onboard(): an access token of the owner. */
@@ -97,6 +99,8 @@ camera:
 stream:
 # notify.persistent_notification: where Camstack's camera-event notifications go in the tests.
 notify:
+# Automations made through the config API (the Camstack blueprint).
+automation: !include automations.yaml
 # HA's own go2rtc (WebRTC for every camera with a stream source), as default_config would load it.
 go2rtc:
 # An entity for Camstack's \`triggers\` option to watch.
@@ -118,6 +122,7 @@ export async function startHomeAssistant(v: HaVersion): Promise<HomeAssistant> {
   const configDir = `/tmp/${basename(hostConfigDir)}`;
   const port = await freePort();
   await writeFile(join(hostConfigDir, 'configuration.yaml'), CONFIGURATION(port));
+  await writeFile(join(hostConfigDir, 'automations.yaml'), '[]\n');
   // HA's temp files (its go2rtc's working dir and socket) go with the config dir.
   await mkdir(join(hostConfigDir, 'tmp'));
   let out = '';
@@ -148,6 +153,7 @@ export async function startHomeAssistant(v: HaVersion): Promise<HomeAssistant> {
     url,
     port,
     configDir,
+    hostConfigDir,
     proc,
     output: () => out,
     token: '',
