@@ -8,6 +8,7 @@
  */
 
 import type {
+  CameraEventList,
   CameraInput,
   CameraStatus,
   CameraTestResult,
@@ -120,6 +121,10 @@ export const api = {
   protect: (rid: string, value: boolean) =>
     request<RecordingView>('PUT', `api/recordings/${enc(rid)}/protect`, { protected: value }),
   removeRecording: (rid: string) => request<void>('DELETE', `api/recordings/${enc(rid)}`),
+  cameraEvents: (
+    params: { camera?: string; from?: string; to?: string; type?: string; order?: 'asc' | 'desc'; limit?: number },
+    signal?: AbortSignal,
+  ) => request<CameraEventList>('GET', `api/camera-events${query(params)}`, undefined, signal),
   timeline: (id: string, day: string, signal?: AbortSignal) =>
     request<Timeline>('GET', `api/cameras/${enc(id)}/timeline${query({ day })}`, undefined, signal),
 };
@@ -133,5 +138,6 @@ export const urls = {
   export: (id: string, from: Date, to: Date) =>
     `api/cameras/${enc(id)}/export.mp4${query({ from: from.toISOString(), to: to.toISOString() })}`,
   thumbnail: (rid: string) => `api/recordings/${enc(rid)}/thumbnail.jpg`,
+  eventPicture: (eid: string) => `api/camera-events/${enc(eid)}/picture.jpg`,
   video: (rid: string, download = false) => `api/recordings/${enc(rid)}/video${download ? '?download=1' : ''}`,
 };

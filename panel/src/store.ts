@@ -38,7 +38,7 @@ export class Store extends EventTarget {
 
   #source: EventSource | null = null;
   #users = 0;
-  #types: EventType[] = [...BASE_TYPES, ...RECORDING_EVENTS];
+  #types: EventType[] = [...BASE_TYPES, ...RECORDING_EVENTS, 'camera.event'];
   #everOpened = false;
   #everLive = false;
   #negotiated = false;
@@ -185,7 +185,7 @@ export class Store extends EventTarget {
       // The reasons text is the server's: fetch it again.
       void this.refreshHealth();
     });
-    for (const type of RECORDING_EVENTS) {
+    for (const type of [...RECORDING_EVENTS, 'camera.event' as const]) {
       on(type, (d) => {
         const e = d as { camera?: string; id?: string; reason?: string };
         this.recordingsVersion++;

@@ -69,6 +69,7 @@ export const tokens = css`
     --cs-header-text: var(--app-header-text-color, #fff);
     --cs-clip: #ff9800;
     --cs-protected: #7e57c2;
+    --cs-event: #26a69a;
     --cs-range: color-mix(in srgb, var(--cs-primary) 70%, transparent);
   }
   @media (prefers-color-scheme: dark) {

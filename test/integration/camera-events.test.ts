@@ -5,12 +5,14 @@
  * of the moment it started, decoded from the recording. Bad reports change nothing.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SyntheticCameraServer } from '../../scripts/synthetic-cameras.js';
+import { readTimecode, SyntheticCameraServer } from '../../scripts/synthetic-cameras.js';
 import type { CameraEventList, CameraEventView, RecordingView } from '../../server/src/contract/index.js';
+import { resolveBinaries } from '../../server/src/engines/binaries.js';
 import { freePorts } from '../helpers/ports.js';
 import { waitUntil } from '../helpers/processes.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
@@ -52,6 +54,32 @@ async function follow(sp: ServerProcess, seen: CameraEventView[], signal: AbortS
   })();
 }
 
+/** A JPEG as 8-bit grey pixels at its size (FFmpeg decodes it). */
+function grayOf(jpeg: Buffer, width: number, height: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const ff = spawn(resolveBinaries().ffmpeg, [
+      '-v',
+      'error',
+      '-i',
+      'pipe:0',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'gray',
+      'pipe:1',
+    ]);
+    const out: Buffer[] = [];
+    ff.stdout.on('data', (d: Buffer) => out.push(d));
+    ff.on('error', reject);
+    ff.on('close', (code) => {
+      const all = Buffer.concat(out);
+      if (code === 0 && all.length === width * height) resolve(new Uint8Array(all));
+      else reject(new Error(`ffmpeg exited ${code} with ${all.length} bytes`));
+    });
+    ff.stdin.end(jpeg);
+  });
+}
+
 describe('camera events', () => {
   let sim: SyntheticCameraServer;
   let dir: string;
@@ -63,7 +91,15 @@ describe('camera events', () => {
     const [rtspPort, apiPort] = (await freePorts(2)) as [number, number];
     sim = new SyntheticCameraServer({ rtspPort, apiPort });
     await sim.start();
-    await sim.addCamera({ name: 'door', width: 320, height: 240, fps: 10, gopSeconds: 4, audio: false });
+    await sim.addCamera({
+      name: 'door',
+      width: 320,
+      height: 240,
+      fps: 10,
+      gopSeconds: 4,
+      audio: false,
+      timecode: true,
+    });
     dir = await mkdtemp(join(tmpdir(), 'camstack-events-'));
     await writeFile(join(dir, 'cameras.yaml'), 'cameras: []\n');
     sp = await startServerProcess({
@@ -190,6 +226,38 @@ describe('camera events', () => {
     assert.ok(preRoll >= 3, `pre-roll in the clip: ${preRoll} s`);
     const postRoll = (Date.parse(clip.end) - Date.parse(second.end ?? second.start)) / 1000;
     assert.ok(postRoll >= 7, `post-roll after the last event: ${postRoll} s`);
+  });
+
+  it('the picture of the moment shows the moment (±0.5 s), not the next keyframe (the camera sends one every 4 s)', async (t) => {
+    // Three events 1.7 s apart: the next keyframe after each is at a different distance.
+    const started: CameraEventView[] = [];
+    for (const type of ['vehicle', 'animal', 'intrusion']) {
+      const res = (await (await post(sp, '/api/cameras/door/events', { type, state: 'pulse', seconds: 1 })).json()) as {
+        event: CameraEventView;
+      };
+      started.push(res.event);
+      await new Promise((r) => setTimeout(r, 1700));
+    }
+    for (const e of started) {
+      let pictureUrl: string | null = null;
+      await waitUntil(
+        async () => {
+          pictureUrl = ((await (await fetch(`${sp.baseUrl}/api/camera-events/${e.id}`)).json()) as CameraEventView)
+            .pictureUrl;
+          return pictureUrl !== null;
+        },
+        30_000,
+        `the picture of ${e.id}`,
+      );
+      const jpeg = Buffer.from(await (await fetch(`${sp.baseUrl}${pictureUrl}`)).arrayBuffer());
+      const gray = await grayOf(jpeg, 320, 240);
+      const shownMs = readTimecode(gray, 320, Date.parse(e.start));
+      const offset = (shownMs - Date.parse(e.start)) / 1000;
+      t.diagnostic(
+        `${e.type}: event at ${e.start}, picture shows ${new Date(shownMs).toISOString()} (${offset.toFixed(2)} s)`,
+      );
+      assert.ok(Math.abs(offset) <= 0.5, `${e.type}: the picture is ${offset.toFixed(2)} s from the event`);
+    }
   });
 
   it('filters the list by type and refuses an unknown event id', async () => {

@@ -16,7 +16,7 @@
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import { ApiError, api, type RecordingView, type Timeline, urls } from '../api.js';
+import { ApiError, api, type CameraEventView, type RecordingView, type Timeline, urls } from '../api.js';
 import { addDays, dayOf, fmtBytes, fmtDateTime, fmtDuration, fmtTime } from '../format.js';
 import {
   icon,
@@ -39,6 +39,7 @@ import './timeline.js';
 import { Playback, type PlaybackHost, windowFrom } from '../recordings/playback.js';
 import { recordingsStyles } from '../recordings/styles.js';
 import '../recordings/thumb.js';
+import '../recordings/event-strip.js';
 
 const EXPORT_LENGTHS = [1, 5, 15, 60];
 
@@ -48,6 +49,7 @@ export class CamstackRecordings extends LitElement {
   readonly #store = new StoreController(this);
 
   @state() private timeline: Timeline | null = null;
+  @state() private events: CameraEventView[] = [];
   @state() private items: RecordingView[] = [];
   @state() private total = 0;
   @state() private expiring = new Map<string, string>();
@@ -147,7 +149,7 @@ export class CamstackRecordings extends LitElement {
     this.#seenVersion = store.recordingsVersion;
     try {
       const timeline = await api.timeline(camera, this.day, abort.signal);
-      const [list, expiring] = await Promise.all([
+      const [list, expiring, events] = await Promise.all([
         api.recordings(
           {
             camera,
@@ -160,6 +162,9 @@ export class CamstackRecordings extends LitElement {
           abort.signal,
         ),
         api.expiring('1d', abort.signal).catch(() => ({ within: '1d', items: [] })),
+        api
+          .cameraEvents({ camera, from: timeline.from, to: timeline.to, order: 'asc', limit: 500 }, abort.signal)
+          .catch(() => ({ items: [] as CameraEventView[], total: 0 })),
       ]);
       if (abort.signal.aborted) return;
       if (this.timeline?.camera !== timeline.camera || this.timeline?.day !== timeline.day) {
@@ -167,6 +172,7 @@ export class CamstackRecordings extends LitElement {
       }
       this.timeline = timeline;
       this.items = list.items;
+      this.events = events.items;
       this.total = list.total;
       this.expiring = new Map(expiring.items.map((e) => [e.recording.id, e.expiresAt]));
       this.error = '';
@@ -372,6 +378,7 @@ export class CamstackRecordings extends LitElement {
       <div class="player">
         <camstack-timeline
           .timeline=${tl}
+          .events=${this.events}
           .position=${this.position}
           .now=${this.now}
           .zoom=${this.zoom}
@@ -385,9 +392,14 @@ export class CamstackRecordings extends LitElement {
         ></camstack-timeline>
         <div class="legend">
           <span><span class="sw rec"></span>recorded</span><span><span class="sw clip"></span>clip</span>
-          <span><span class="sw prot"></span>protected clip</span><span><span class="sw now"></span>now</span>
+          <span><span class="sw prot"></span>protected clip</span><span><span class="sw event"></span>event</span>
+          <span><span class="sw now"></span>now</span>
           <span>gaps are striped</span>
         </div>
+        <camstack-event-strip
+          .events=${[...this.events].reverse()}
+          @seek=${(e: CustomEvent<{ time: number }>) => void this.play(e.detail.time)}
+        ></camstack-event-strip>
         <div class="videos">
           ${
             this.#playback.current || this.playing

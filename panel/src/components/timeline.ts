@@ -1,12 +1,13 @@
 /**
  * `<camstack-timeline>`: one camera's day — recorded ranges (gaps are what is left), clips and
- * protected clips as marks, the "now" line and the playhead. Click or drag to seek (a `seek`
+ * protected clips as marks, the camera's events (motion, person…) as ticks, the "now" line and
+ * the playhead. Click or drag to seek (a `seek`
  * event with the time on release; `scrub` while dragging); keyboard: it is a slider (arrows
  * ±1 min, Shift ±10 min, Home/End, Enter plays). A zoom (24 h → 10 min) around the playhead.
  */
 import { css, html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import type { Timeline } from '../api.js';
+import type { CameraEventView, Timeline } from '../api.js';
 import { fmtTime } from '../format.js';
 import { styleProps } from '../style-props.js';
 import { tokens } from '../theme.js';
@@ -19,6 +20,8 @@ const pct = (v: number) => `${(v * 100).toFixed(3)}%`;
 @customElement('camstack-timeline')
 export class CamstackTimeline extends LitElement {
   @property({ attribute: false }) timeline: Timeline | null = null;
+  /** The camera's events of the day (ticks on the track). */
+  @property({ attribute: false }) events: readonly CameraEventView[] = [];
   /** Playhead (ms since epoch), or null. */
   @property({ type: Number }) position: number | null = null;
   @property({ type: Number }) now = Date.now();
@@ -82,6 +85,16 @@ export class CamstackTimeline extends LitElement {
         background: var(--cs-protected);
         top: auto;
         bottom: 2px;
+      }
+      .event {
+        position: absolute;
+        top: 12px;
+        height: 24px;
+        min-width: 3px;
+        border-radius: 2px;
+        background: var(--cs-event);
+        opacity: 0.85;
+        pointer-events: none;
       }
       .now,
       .head,
@@ -296,6 +309,13 @@ export class CamstackTimeline extends LitElement {
           .map(
             ({ c, s, e }) =>
               html`<div class="clip ${c.protected ? 'protected' : ''}" title="${c.protected ? 'Protected clip' : 'Clip'} ${fmtTime(new Date(s))}" style=${box(s, e)}></div>`,
+          )}
+        ${this.events
+          .map((ev) => ({ ev, s: Date.parse(ev.start), e: ev.end === null ? this.now : Date.parse(ev.end) }))
+          .filter(({ s, e }) => visible(s, Math.max(e, s + 1)))
+          .map(
+            ({ ev, s, e }) =>
+              html`<div class="event" data-event=${ev.id} data-type=${ev.type} title="${ev.type.replace('_', ' ')} ${fmtTime(new Date(s))}" style=${box(s, Math.max(e, s + 1))}></div>`,
           )}
         ${futureFrom < to ? html`<div class="future" style=${box(futureFrom, to)}></div>` : nothing}
         ${nowIn ? html`<div class="now" title="Now" style=${styleProps({ left: pct(this.#x(this.now)) })}></div>` : nothing}

@@ -126,6 +126,9 @@ export const recordingsStyles = [
     .sw.prot {
       background: var(--cs-protected);
     }
+    .sw.event {
+      background: var(--cs-event);
+    }
     .sw.now {
       background: var(--cs-error);
       width: 3px;
