@@ -145,10 +145,13 @@ export class OnvifTransport {
       target.username = '';
       target.password = '';
     }
-    const creds = options.anonymous ? undefined : this.#creds;
+    // WS-Security is left out of anonymous calls (GetSystemDateAndTime); HTTP Digest is answered
+    // for every call, since a camera that wants it wants it for all.
+    const creds = this.#creds;
+    const wsCreds = options.anonymous ? undefined : creds;
     const envelope = buildEnvelope(
       req,
-      creds ? usernameTokenHeader(creds, randomBytes(16), this.#now() + this.clockOffsetMs) : '',
+      wsCreds ? usernameTokenHeader(wsCreds, randomBytes(16), this.#now() + this.clockOffsetMs) : '',
     );
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     const send = async (authorization?: string): Promise<Response> => {
