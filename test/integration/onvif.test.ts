@@ -240,6 +240,14 @@ describe('ONVIF client against the oxvif mock', { timeout: 120_000 }, () => {
     try {
       await waitUntil(() => accepting.count('Renew') >= 2, 15_000, 'two renewals');
       assert.equal(accepting.count('CreatePullPointSubscription'), 1);
+      // Renewed at 80 % of the 3 s asked (the mock reports an end equal to its current time, which is not believed).
+      const times = accepting.requests
+        .filter((q) => q.operation === 'CreatePullPointSubscription' || q.operation === 'Renew')
+        .map((q) => q.at);
+      for (let i = 1; i < 3; i++) {
+        const gap = (times[i] ?? 0) - (times[i - 1] ?? 0);
+        assert.ok(gap >= 2_200 && gap <= 3_200, `renewal gap ${gap} ms`);
+      }
       assert.equal(accepting.count('SetSynchronizationPoint'), 1);
     } finally {
       await a.sub.stop();

@@ -27,7 +27,7 @@ async fn main() -> std::io::Result<()> {
     }
     if let Some(name) = opt("--discoverable") {
         builder = builder.discoverable(vec![
-            format!("onvif://www.onvif.org/name/{name}"),
+            format!("onvif://www.onvif.org/name/{}", name.replace('%', "%25").replace(' ', "%20")),
             "onvif://www.onvif.org/hardware/MockCam-1080p".into(),
             "onvif://www.onvif.org/type/video_encoder".into(),
         ]);
