@@ -25,7 +25,9 @@ interface Seen {
   headers: IncomingMessage['headers'];
   at: number;
 }
-type Reply = { status?: number; body?: string; headers?: Record<string, string>; delayMs?: number } | 'hangup';
+type Reply =
+  | { status?: number; body?: string; headers?: Record<string, string>; delayMs?: number }
+  | { hangupAfterMs: number };
 
 const servers: Server[] = [];
 after(() => {
@@ -53,8 +55,8 @@ async function camera(answer: (req: Seen, base: string) => Reply): Promise<{ bas
       };
       seen.push(s);
       const reply = answer(s, base);
-      if (reply === 'hangup') {
-        req.socket.destroy();
+      if ('hangupAfterMs' in reply) {
+        setTimeout(() => req.socket.destroy(), reply.hangupAfterMs);
         return;
       }
       const send = () => {
@@ -136,6 +138,58 @@ describe('ONVIF event subscription with vendor quirks', { timeout: 60_000 }, () 
       'an end at its current time: we use our 600 s',
     );
     assert.equal(cam.seen.filter((s) => s.operation === 'CreatePullPointSubscription').length, 1);
+  });
+
+  it('a camera that hangs up on long pulls gets shorter ones, without counting it as a failure at first', async () => {
+    let pulls = 0;
+    const cam = await camera((req, base) => {
+      if (req.operation === 'GetSystemDateAndTime') return { body: timeNow() };
+      if (req.operation === 'CreatePullPointSubscription')
+        return { body: fixture('create-hikvision.xml').replace('http://192.168.1.64', base) };
+      if (req.operation === 'PullMessages')
+        return pulls++ === 0 ? { hangupAfterMs: 2_600 } : { ...empty, delayMs: 200 };
+      return { status: 500, body: fixture('fault-soap11.xml') };
+    });
+    const r = run(cam.base);
+    try {
+      await waitUntil(() => pulls >= 3, 10_000, 'pulls after the hang-up');
+    } finally {
+      await r.sub.stop();
+    }
+    assert.equal(r.sub.pullTimeoutSeconds, 5);
+    assert.ok(!r.statuses.some((s) => s.state === 'retrying'), 'no backoff for it');
+    assert.equal(cam.seen.filter((s) => s.operation === 'CreatePullPointSubscription').length, 1);
+  });
+
+  it('a camera that wants a login for its time (against the spec) still gets subscribed', async () => {
+    let pulls = 0;
+    const cam = await camera((req, base) => {
+      if (req.operation === 'GetSystemDateAndTime') return { status: 400, body: fixture('fault-not-authorized.xml') };
+      if (req.operation === 'CreatePullPointSubscription')
+        return { body: fixture('create-hikvision.xml').replace('http://192.168.1.64', base) };
+      if (req.operation === 'PullMessages')
+        return pulls++ === 0 ? { body: fixture('pull-detectors.xml') } : { ...empty, delayMs: 200 };
+      return { status: 500, body: fixture('fault-soap11.xml') };
+    });
+    const r = run(cam.base);
+    try {
+      await waitUntil(() => r.events.length >= 7, 10_000, 'the detector events');
+    } finally {
+      await r.sub.stop();
+    }
+    // The Initialized "person: false" is no change from nothing; the rest are.
+    assert.deepEqual(
+      r.events.map((e) => `${e.type}:${e.state}`),
+      [
+        'person:start',
+        'vehicle:start',
+        'line_crossing:start',
+        'line_crossing:end',
+        'tamper:start',
+        'digital_input:start',
+        'objects_inside:start',
+      ],
+    );
   });
 
   it('Axis: reference parameters are echoed on every call to the subscription, and on Unsubscribe', async () => {

@@ -145,10 +145,14 @@ export class OnvifEventSubscription {
     const t = this.#o.transport;
     this.#setStatus({ state: 'connecting', failures: this.#failures });
     // The camera's clock, for WS-Security and event times (cameras reject skewed timestamps).
+    // A camera that will not tell its time (a fault, a login asked against the spec, an answer we
+    // cannot read) keeps the offset we had; only an unreachable camera stops the attempt here.
     try {
       await t.syncClock(this.#o.deviceUrl, { signal: this.#signal });
     } catch (err) {
-      if (!(err instanceof OnvifError) || err.kind !== 'fault') throw err;
+      if (!(err instanceof OnvifError) || !['fault', 'not_authorized', 'bad_response', 'http'].includes(err.kind)) {
+        throw err;
+      }
     }
     this.#eventsUrl ??= await this.#findEventsUrl();
     const res = await t.call(this.#eventsUrl, events.createPullPointSubscription(this.#o.terminationSeconds), {
