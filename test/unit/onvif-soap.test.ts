@@ -93,6 +93,10 @@ describe('ONVIF SOAP envelope', () => {
   it('throws on what is not a SOAP envelope', () => {
     assert.throws(() => parseSoapResponse('<html><body>login</body></html>'), /not a SOAP envelope/);
     assert.throws(() => parseSoapResponse('<<<'));
+    const bomb =
+      '<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>' +
+      '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&b;</s:Body></s:Envelope>';
+    assert.throws(() => parseSoapResponse(bomb), /document type declaration is not allowed/);
   });
 });
 

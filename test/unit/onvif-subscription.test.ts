@@ -295,6 +295,41 @@ describe('ONVIF event subscription with vendor quirks', { timeout: 60_000 }, () 
     );
   });
 
+  it('Renew refused with ResourceUnknown at 80 % of the lifetime: a new subscription at once, no Unsubscribe of the gone one', async () => {
+    let created = 0;
+    const cam = await camera((req, base) => {
+      if (req.operation === 'GetSystemDateAndTime') return { body: timeNow() };
+      if (req.operation === 'CreatePullPointSubscription') {
+        created++;
+        // A 3 s lifetime in the camera's words (it is what we asked).
+        return {
+          body: fixture('create-hikvision.xml')
+            .replace('http://192.168.1.64', base)
+            .replace('_3<', `_${created}<`)
+            .replace('2026-12-04T20:50:11Z', '2026-12-04T20:40:14Z'),
+        };
+      }
+      if (req.operation === 'Renew') return { status: 400, body: fixture('fault-resource-unknown.xml') };
+      if (req.operation === 'PullMessages') return { ...empty, delayMs: 200 };
+      return { status: 500, body: fixture('fault-soap11.xml') };
+    });
+    const r = run(cam.base, { terminationSeconds: 3 });
+    try {
+      await waitUntil(() => created >= 2, 10_000, 'a new subscription after the refused Renew');
+    } finally {
+      await r.sub.stop();
+    }
+    const first = cam.seen.find((s) => s.operation === 'CreatePullPointSubscription') as Seen;
+    const renew = cam.seen.find((s) => s.operation === 'Renew') as Seen;
+    assert.ok(renew.path.endsWith('_1'), 'renewed at the subscription address');
+    const gap = renew.at - first.at;
+    assert.ok(gap >= 2_200 && gap <= 3_000, `renewed after ${gap} ms (80 % of 3 s)`);
+    const second = cam.seen.filter((s) => s.operation === 'CreatePullPointSubscription')[1] as Seen;
+    assert.ok(second.at - renew.at < 1_000, 'recreated at once');
+    assert.ok(!cam.seen.some((s) => s.operation === 'Unsubscribe' && s.path.endsWith('_1')));
+    assert.ok(!r.statuses.some((s) => s.state === 'retrying'), 'a refused Renew is not a failure');
+  });
+
   it('HTTP Digest when the camera answers 401, and credentials masked in what a camera says back', async () => {
     const creds = { user: 'admin', password: 'hunter22-secret' };
     const challenge = 'Digest realm="IP Camera", qop="auth", nonce="abc123", opaque="xyz", algorithm=MD5';
@@ -334,5 +369,42 @@ describe('ONVIF event subscription with vendor quirks', { timeout: 60_000 }, () 
     const error = r.statuses.find((s) => s.state === 'retrying')?.error ?? '';
     assert.match(error, /^PullMessages at 127\.0\.0\.1:\d+: SOAP fault SOAP-ENV:Client: bad login/);
     assert.ok(!error.includes(creds.password) && !error.includes('admin'), error);
+  });
+});
+
+describe('ONVIF transport errors', { timeout: 30_000 }, () => {
+  it('names the operation and host only: timeouts, HTTP errors, oversized answers, no URL user info', async () => {
+    const cam = await camera((req) => {
+      if (req.path === '/slow') return { ...empty, delayMs: 1_500 };
+      if (req.path === '/html') return { status: 404, body: '<html><body>not here</body></html>' };
+      if (req.path === '/huge') return { body: `<s:Envelope>${'x'.repeat(5 * 1024 * 1024)}</s:Envelope>` };
+      return { body: timeNow() };
+    });
+    const t = new OnvifTransport({ credentials: { user: 'admin', password: 'p4ssw0rd!' }, timeoutMs: 500 });
+    const authed = cam.base.replace('http://', 'http://admin:p4ssw0rd!@');
+    const req = { operation: 'GetProfiles', action: 'http://www.onvif.org/ver10/media/wsdl/GetProfiles', body: '<x/>' };
+    const host = cam.base.slice('http://'.length);
+    await assert.rejects(t.call(`${authed}/slow`, req), (e: Error & { kind?: string }) => {
+      assert.equal(e.kind, 'timeout');
+      assert.equal(e.message, `GetProfiles at ${host}: no answer within 1 s`);
+      return true;
+    });
+    await assert.rejects(t.call(`${authed}/html`, req), { kind: 'http', message: `GetProfiles at ${host}: HTTP 404` });
+    await assert.rejects(t.call(`${authed}/huge`, req, { timeoutMs: 10_000 }), {
+      kind: 'bad_response',
+      message: `GetProfiles at ${host}: answer larger than 4 MiB`,
+    });
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await assert.rejects(t.call(`http://127.0.0.1:${closedPort}/onvif`, req), (e: Error & { kind?: string }) => {
+      assert.equal(e.kind, 'unreachable');
+      assert.equal(e.message, `GetProfiles at 127.0.0.1:${closedPort}: unreachable: connection refused (ECONNREFUSED)`);
+      return true;
+    });
+    const sent = cam.seen.filter((s) => s.path === '/slow');
+    assert.equal(sent[0]?.headers.authorization, undefined, 'user info in the URL is not sent as Basic');
+    assert.equal(await t.syncClock(`${authed}/time`), 0);
   });
 });

@@ -76,6 +76,24 @@ function unreachableText(code: string | undefined): string {
   return `unreachable: ${what ?? 'connection failed'}${code ? ` (${code})` : ''}`;
 }
 
+/** The body as text, or undefined (and the rest dropped) once it grows past `max` bytes. */
+async function readCapped(res: Response, max: number): Promise<string | undefined> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += chunk.byteLength;
+    if (size > max) return undefined; // leaving the loop cancels the rest of the body
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Host and port of a URL, without user info, path or query: what an error may show. */
 export function safeHost(url: string): string {
   try {
@@ -154,8 +172,9 @@ export class OnvifTransport {
       wsCreds ? usernameTokenHeader(wsCreds, randomBytes(16), this.#now() + this.clockOffsetMs) : '',
     );
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    let timeout = AbortSignal.timeout(timeoutMs);
     const send = async (authorization?: string): Promise<Response> => {
-      const timeout = AbortSignal.timeout(timeoutMs);
+      timeout = AbortSignal.timeout(timeoutMs);
       const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
       const headers: Record<string, string> = { 'content-type': contentType(req.action) };
       if (authorization) headers.authorization = authorization;
@@ -194,14 +213,15 @@ export class OnvifTransport {
       await res.body?.cancel();
       return fail('not_authorized', `HTTP ${res.status}`, undefined, res.status);
     }
-    let raw: string;
+    let raw: string | undefined;
     try {
-      raw = await res.text();
+      raw = await readCapped(res, MAX_BODY);
     } catch {
       if (options.signal?.aborted) return fail('aborted', 'stopped');
-      return fail('unreachable', 'the connection closed during the answer');
+      if (timeout.aborted) return fail('timeout', `no whole answer within ${Math.round(timeoutMs / 1000)} s`);
+      return fail('unreachable', 'unreachable: the connection closed during the answer');
     }
-    if (raw.length > MAX_BODY) return fail('bad_response', 'answer too large');
+    if (raw === undefined) return fail('bad_response', `answer larger than ${MAX_BODY / 1024 / 1024} MiB`);
     let parsed: ReturnType<typeof parseSoapResponse>;
     try {
       parsed = parseSoapResponse(raw);

@@ -20,8 +20,10 @@ export class XmlError extends Error {
   override name = 'XmlError';
 }
 
-/** Parses a whole document; throws XmlError (with no document text in it) when it is not XML. */
+/** Parses a whole document; throws XmlError (with no document text in it) when it is not XML or has a DTD. */
 export function parseXml(text: string): XmlNode {
+  // SOAP forbids a DTD; refusing it also keeps a hostile device's entity expansion out.
+  if (/<!DOCTYPE/i.test(text)) throw new XmlError('a document type declaration is not allowed');
   try {
     const doc: unknown = parser.parse(text, true);
     if (doc === null || typeof doc !== 'object') throw new XmlError('not an XML document');
