@@ -155,6 +155,21 @@ describe('ONVIF topics', () => {
     );
   });
 
+  it('TP-Link: people, the smart event typed by its item (a pet is not mapped), line crossing, intrusion', () => {
+    const msgs = events.parsePullMessages(body('pull-tapo.xml')).messages;
+    const out = msgs.flatMap((m) => mapNotification(m, Date.UTC(2026, 11, 4, 20, 41), 0));
+    assert.deepEqual(
+      out.map((e) => [e.type, e.state, e.topic]),
+      [
+        ['person', 'start', 'RuleEngine/PeopleDetector/People'],
+        ['vehicle', 'start', 'RuleEngine/TPSmartEventDetector/TPSmartEvent'],
+        ['line_crossing', 'start', 'RuleEngine/LineCrossDetector/LineCross'],
+        ['objects_inside', 'end', 'RuleEngine/IntrusionDetector/Intrusion'],
+      ],
+    );
+    assert.equal(out[0]?.source, 'vsconf/MyPeopleDetectorRule');
+  });
+
   it('reads a state from an item named otherwise only when it is a real boolean', () => {
     const base = { topic: 'tns1:VideoSource/MotionAlarm', source: [], operation: 'Changed' };
     const t = Date.UTC(2026, 0, 1);

@@ -45,6 +45,11 @@ interface TopicRule {
   type: OnvifEventType;
   /** The data items that carry the state, in the order we trust them. */
   items: string[];
+  /**
+   * For a topic that carries several kinds of event (TP-Link's smart event), the type by the
+   * name of the data item that is set; an item not listed (a pet, a baby crying) is not mapped.
+   */
+  byItem?: Record<string, OnvifEventType>;
 }
 
 const exact =
@@ -55,11 +60,28 @@ const lastSegment = (re: RegExp) => (t: string) => re.test(t.slice(t.lastIndexOf
 
 const RULES: TopicRule[] = [
   { match: exact('RuleEngine/CellMotionDetector/Motion'), type: 'motion', items: ['IsMotion', 'State'] },
-  { match: exact('VideoSource/MotionAlarm'), type: 'motion', items: ['State', 'IsMotion'] },
+  // `VideoSoure` (sic) is how some firmwares spell it.
+  { match: exact('VideoSource/MotionAlarm', 'VideoSoure/MotionAlarm'), type: 'motion', items: ['State', 'IsMotion'] },
   { match: exact('RuleEngine/MotionRegionDetector/Motion'), type: 'motion', items: ['State', 'IsMotion'] },
   { match: exact('RuleEngine/MyRuleDetector/PeopleDetect'), type: 'person', items: ['State', 'IsPeople'] },
   { match: exact('RuleEngine/MyRuleDetector/VehicleDetect'), type: 'vehicle', items: ['State', 'IsVehicle'] },
   { match: exact('RuleEngine/LineDetector/Crossed'), type: 'line_crossing', items: ['State'] },
+  {
+    match: exact('RuleEngine/LineCrossDetector/LineCross'),
+    type: 'line_crossing',
+    items: ['IsLineCross', 'State'],
+  },
+  {
+    match: exact('RuleEngine/IntrusionDetector/Intrusion'),
+    type: 'objects_inside',
+    items: ['IsIntrusion', 'State'],
+  },
+  {
+    match: exact('RuleEngine/TPSmartEventDetector/TPSmartEvent'),
+    type: 'motion',
+    items: [],
+    byItem: { IsVehicle: 'vehicle', IsPeople: 'person', IsPerson: 'person', IsHuman: 'person', IsMotion: 'motion' },
+  },
   { match: exact('RuleEngine/TamperDetector/Tamper'), type: 'tamper', items: ['IsTamper', 'State'] },
   {
     match: (t) =>
@@ -120,6 +142,16 @@ export function mapNotification(msg: RawNotification, receivedAt: number, offset
   const at = corrected !== undefined && Math.abs(corrected - receivedAt) <= MAX_SKEW_MS ? corrected : receivedAt;
   const source = msg.source.map((s) => s.value).join('/');
   const initial = msg.operation === 'Initialized' ? { initial: true } : {};
+  if (rule.byItem) {
+    const byItem = rule.byItem;
+    const out: OnvifEvent[] = [];
+    for (const item of msg.data) {
+      const type = Object.entries(byItem).find(([name]) => name.toLowerCase() === item.name.toLowerCase())?.[1];
+      const b = type ? toBool(item.value, true) : undefined;
+      if (type && b !== undefined) out.push({ type, state: b ? 'start' : 'end', topic, source, at, ...initial });
+    }
+    return out;
+  }
   const state = stateOf(rule, msg.data);
   if (state === undefined) {
     // An event without a state (a line crossed, an object id counted): it happened, now.
