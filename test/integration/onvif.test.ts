@@ -69,8 +69,18 @@ describe('ONVIF client against the oxvif mock', { timeout: 120_000 }, () => {
     assert.equal(streams.source?.profile.token, 'Profile_1');
     assert.equal(streams.substream?.profile.token, 'Profile_2');
     assert.ok((streams.source?.profile.width ?? 0) > (streams.substream?.profile.width ?? 0));
-    assert.match(streams.source?.uri ?? '', /^rtsp:\/\//);
+    // Read through Media2, which the mock has (its Media2 stream is /mock/h265).
+    assert.equal(streams.source?.profile.media2, true);
+    assert.equal(streams.source?.uri, 'rtsp://127.0.0.1:554/mock/h265');
     assert.equal(m.count('GetSystemDateAndTime'), 1);
+
+    // A camera whose Media2 faults: Media1 instead.
+    await m.control('/admin/inject_fault?action=ver20/media/wsdl/GetProfiles&code=s:Receiver');
+    const fallback = new OnvifClient({ host: '127.0.0.1', deviceUrl: m.deviceUrl });
+    const viaMedia1 = await fallback.findStreams();
+    assert.equal(viaMedia1.source?.profile.token, 'Profile_1');
+    assert.equal(viaMedia1.source?.profile.media2, undefined);
+    assert.equal(viaMedia1.source?.uri, 'rtsp://127.0.0.1:554/mock/stream');
   });
 
   it('subscribes and pulls motion and objects_inside events; a digital-input pulse gives start then end', async () => {

@@ -201,6 +201,28 @@ describe('ONVIF media service', () => {
     assert.deepEqual(media.pickStreams([]), {});
   });
 
+  it('reads Media2 profiles (Configurations/VideoEncoder, H.265) and their stream URI', () => {
+    const xml =
+      '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:tr2="http://www.onvif.org/ver20/media/wsdl" xmlns:tt="http://www.onvif.org/ver10/schema"><s:Body>' +
+      '<tr2:GetProfilesResponse><tr2:Profiles token="P0" fixed="true"><tr2:Name>main</tr2:Name><tr2:Configurations>' +
+      '<tr2:VideoEncoder token="VE0" GovLength="50" Profile="Main"><tt:Name>VE0</tt:Name><tt:UseCount>1</tt:UseCount>' +
+      '<tt:Encoding>H.265</tt:Encoding><tt:Resolution><tt:Width>3840</tt:Width><tt:Height>2160</tt:Height></tt:Resolution>' +
+      '<tt:RateControl ConstantBitRate="false"><tt:FrameRateLimit>20</tt:FrameRateLimit><tt:BitrateLimit>8192</tt:BitrateLimit></tt:RateControl>' +
+      '</tr2:VideoEncoder></tr2:Configurations></tr2:Profiles></tr2:GetProfilesResponse></s:Body></s:Envelope>';
+    const res = parseSoapResponse(xml);
+    assert.ok(res.ok);
+    assert.deepEqual(media.parseProfiles(res.body), [
+      { token: 'P0', name: 'main', encoding: 'H265', width: 3840, height: 2160, fps: 20, bitrateKbps: 8192 },
+    ]);
+    assert.match(media.getProfiles2().body, /<tr2:GetProfiles xmlns:tr2="[^"]+"><tr2:Type>VideoEncoder<\/tr2:Type>/);
+    assert.match(media.getStreamUri2('P0').body, /<tr2:Protocol>RTSP<\/tr2:Protocol><tr2:ProfileToken>P0</);
+    const uri = parseSoapResponse(
+      '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetStreamUriResponse><Uri>rtsp://cam/h265</Uri></GetStreamUriResponse></s:Body></s:Envelope>',
+    );
+    assert.ok(uri.ok);
+    assert.equal(media.parseStreamUri(uri.body), 'rtsp://cam/h265');
+  });
+
   it('asks for an RTSP unicast URI for a profile and reads it', () => {
     assert.match(media.getStreamUri('P<1').body, /<trt:ProfileToken>P&lt;1<\/trt:ProfileToken>/);
     assert.equal(

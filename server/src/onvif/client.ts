@@ -79,14 +79,29 @@ export class OnvifClient {
     );
   }
 
+  /** The video profiles: through Media2 when the camera has it (H.265 is listed right there), else Media1. */
   async profiles(): Promise<media.MediaProfile[]> {
-    const url = (await this.services()).media ?? this.deviceUrl;
+    const services = await this.services();
+    if (services.media2) {
+      try {
+        const found = media.parseProfiles((await this.transport.call(services.media2, media.getProfiles2())).body);
+        if (found.length > 0) return found.map((p) => ({ ...p, media2: true as const }));
+      } catch (err) {
+        if (!(err instanceof OnvifError) || err.kind !== 'fault') throw err;
+      }
+    }
+    const url = services.media ?? this.deviceUrl;
     return media.parseProfiles((await this.transport.call(url, media.getProfiles())).body);
   }
 
-  async streamUri(profileToken: string): Promise<string> {
-    const url = (await this.services()).media ?? this.deviceUrl;
-    const uri = media.parseStreamUri((await this.transport.call(url, media.getStreamUri(profileToken))).body);
+  /** The RTSP address of a profile, asked through the service the profile was read from. */
+  async streamUri(profile: string | media.MediaProfile): Promise<string> {
+    const services = await this.services();
+    const token = typeof profile === 'string' ? profile : profile.token;
+    const viaMedia2 = typeof profile !== 'string' && profile.media2 === true && services.media2 !== undefined;
+    const req = viaMedia2 ? media.getStreamUri2(token) : media.getStreamUri(token);
+    const url = viaMedia2 ? (services.media2 as string) : (services.media ?? this.deviceUrl);
+    const uri = media.parseStreamUri((await this.transport.call(url, req)).body);
     if (!uri) throw new OnvifError('bad_response', 'GetStreamUri', 'GetStreamUri: the camera gave no address');
     return uri;
   }
@@ -95,9 +110,8 @@ export class OnvifClient {
   async findStreams(): Promise<{ source?: StreamChoice; substream?: StreamChoice }> {
     const picked = media.pickStreams(await this.profiles());
     const out: { source?: StreamChoice; substream?: StreamChoice } = {};
-    if (picked.source) out.source = { profile: picked.source, uri: await this.streamUri(picked.source.token) };
-    if (picked.substream)
-      out.substream = { profile: picked.substream, uri: await this.streamUri(picked.substream.token) };
+    if (picked.source) out.source = { profile: picked.source, uri: await this.streamUri(picked.source) };
+    if (picked.substream) out.substream = { profile: picked.substream, uri: await this.streamUri(picked.substream) };
     return out;
   }
 

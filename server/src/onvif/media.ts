@@ -17,7 +17,30 @@ export function getStreamUri(profileToken: string): SoapRequest {
   };
 }
 
+const TR2 = 'http://www.onvif.org/ver20/media/wsdl';
+
+/** Media2 (ver20) lists H.265 profiles that some cameras leave out of, or misreport in, Media1. */
+export function getProfiles2(): SoapRequest {
+  return {
+    operation: 'GetProfiles',
+    action: `${TR2}/GetProfiles`,
+    body: `<tr2:GetProfiles xmlns:tr2="${TR2}"><tr2:Type>VideoEncoder</tr2:Type></tr2:GetProfiles>`,
+  };
+}
+
+export function getStreamUri2(profileToken: string): SoapRequest {
+  return {
+    operation: 'GetStreamUri',
+    action: `${TR2}/GetStreamUri`,
+    body:
+      `<tr2:GetStreamUri xmlns:tr2="${TR2}"><tr2:Protocol>RTSP</tr2:Protocol>` +
+      `<tr2:ProfileToken>${escapeXml(profileToken)}</tr2:ProfileToken></tr2:GetStreamUri>`,
+  };
+}
+
 export interface MediaProfile {
+  /** Read through Media2 (its stream URI is asked there too). */
+  media2?: true;
   token: string;
   name: string;
   /** Video encoding as the camera names it, upper case (H264, H265, JPEG, MPEG4); '' without video. */
@@ -35,12 +58,20 @@ function num(node: XmlNode | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** `H.265`, `hevc`, `h264` → `H265`, `H265`, `H264`. */
+function encodingName(raw: string): string {
+  const e = raw.trim().toUpperCase().replace('.', '');
+  return e === 'HEVC' ? 'H265' : e;
+}
+
+/** Profiles from a GetProfilesResponse, Media1 (VideoEncoderConfiguration) or Media2 (Configurations/VideoEncoder). */
 export function parseProfiles(body: XmlNode): MediaProfile[] {
   const out: MediaProfile[] = [];
   for (const p of children(child(body, 'GetProfilesResponse'), 'Profiles')) {
     const token = attr(p, 'token');
     if (!token) continue;
-    const enc = child(p, 'VideoEncoderConfiguration');
+    const enc2 = path(p, 'Configurations', 'VideoEncoder');
+    const enc = enc2 ?? child(p, 'VideoEncoderConfiguration');
     const width = num(path(enc, 'Resolution', 'Width')) ?? 0;
     const height = num(path(enc, 'Resolution', 'Height')) ?? 0;
     const fps = num(path(enc, 'RateControl', 'FrameRateLimit'));
@@ -48,7 +79,7 @@ export function parseProfiles(body: XmlNode): MediaProfile[] {
     out.push({
       token,
       name: text(child(p, 'Name')).trim() || token,
-      encoding: text(child(enc, 'Encoding')).trim().toUpperCase(),
+      encoding: encodingName(text(child(enc, 'Encoding'))),
       width,
       height,
       ...(fps !== undefined ? { fps } : {}),
@@ -58,8 +89,10 @@ export function parseProfiles(body: XmlNode): MediaProfile[] {
   return out;
 }
 
+/** The URI of a GetStreamUriResponse: Media1's MediaUri/Uri or Media2's Uri. */
 export function parseStreamUri(body: XmlNode): string | undefined {
-  const uri = text(path(body, 'GetStreamUriResponse', 'MediaUri', 'Uri')).trim();
+  const r = child(body, 'GetStreamUriResponse');
+  const uri = (text(path(r, 'MediaUri', 'Uri')) || text(child(r, 'Uri'))).trim();
   return uri || undefined;
 }
 
@@ -69,7 +102,7 @@ function pixels(p: MediaProfile): number {
 
 /** Video we can restream without transcoding comes first; JPEG/MPEG4 only when there is nothing else. */
 function rank(p: MediaProfile): number {
-  return p.encoding === 'H264' || p.encoding === 'H265' || p.encoding === 'HEVC' ? 0 : 1;
+  return p.encoding === 'H264' || p.encoding === 'H265' ? 0 : 1;
 }
 
 /**
