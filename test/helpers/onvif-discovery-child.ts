@@ -15,9 +15,11 @@ await new Promise<void>((resolve, reject) => {
   mock.once('exit', (code) => reject(new Error(`the mock exited with ${code}`)));
 });
 try {
+  // Loopback named as the interface, and the default (no interface but loopback: the route decides).
   const multicast = await probe({ timeoutMs: 1_500, multicastInterface: '127.0.0.1' });
+  const multicastDefault = await probe({ timeoutMs: 1_500 });
   const unicast = await probe({ address: '127.0.0.1', timeoutMs: 1_500 });
-  process.stdout.write(`${JSON.stringify({ multicast, unicast })}\n`);
+  process.stdout.write(`${JSON.stringify({ multicast, multicastDefault, unicast })}\n`);
 } finally {
   mock.kill('SIGTERM');
 }

@@ -62,9 +62,10 @@ describe('WS-Discovery', { timeout: 60_000 }, () => {
     assert.equal(code, 0, err);
     const found = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
       multicast: DiscoveredCamera[];
+      multicastDefault: DiscoveredCamera[];
       unicast: DiscoveredCamera[];
     };
-    for (const list of [found.multicast, found.unicast]) {
+    for (const list of [found.multicast, found.multicastDefault, found.unicast]) {
       assert.equal(list.length, 1);
       const cam = list[0] as DiscoveredCamera;
       assert.equal(cam.name, 'Front Door');

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { child, children, find, parseXml, path, text } from './xml.js';
 
 export const WS_DISCOVERY_PORT = 3702;
@@ -94,9 +95,21 @@ export interface ProbeOptions {
   port?: number;
   /** How long to collect answers (3 s). */
   timeoutMs?: number;
-  /** The local IPv4 address whose interface multicast leaves by (the system's choice otherwise). */
+  /**
+   * The local IPv4 address whose interface the multicast probe leaves by. Without it the probe is
+   * sent on every IPv4 interface that is up and not loopback (the system's choice if there is none).
+   */
   multicastInterface?: string;
   signal?: AbortSignal;
+}
+
+/** The IPv4 addresses of the interfaces a multicast probe should leave by; [undefined] = the system's choice. */
+function multicastInterfaces(): Array<string | undefined> {
+  const ips: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const nic of list ?? []) if (nic.family === 'IPv4' && !nic.internal) ips.push(nic.address);
+  }
+  return ips.length > 0 ? ips : [undefined];
 }
 
 /** Sends one Probe and collects the cameras that answer within the timeout, one entry per endpoint. */
@@ -109,7 +122,10 @@ export function probe(options: ProbeOptions = {}): Promise<DiscoveredCamera[]> {
   return new Promise((resolve, reject) => {
     const sock = createSocket({ type: 'udp4', reuseAddr: true });
     let timer: NodeJS.Timeout | undefined;
+    let done = false;
     const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       sock.close();
@@ -131,14 +147,31 @@ export function probe(options: ProbeOptions = {}): Promise<DiscoveredCamera[]> {
     sock.bind(0, () => {
       if (options.signal?.aborted) return finish();
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      if (!options.address) {
-        sock.setMulticastTTL(2);
-        if (options.multicastInterface) sock.setMulticastInterface(options.multicastInterface);
-      }
       timer = setTimeout(() => finish(), options.timeoutMs ?? 3_000);
-      sock.send(buildProbe(messageId), port, target, (err) => {
-        if (err) finish(new Error(`discovery: ${err.message}`));
-      });
+      const datagram = buildProbe(messageId);
+      const via: Array<string | undefined> = options.address
+        ? [undefined]
+        : options.multicastInterface
+          ? [options.multicastInterface]
+          : multicastInterfaces();
+      if (!options.address) sock.setMulticastTTL(2);
+      // One interface after the other: the interface is a socket option, read when a datagram leaves.
+      const sendNext = (i: number, sent: number): void => {
+        if (done) return;
+        if (i >= via.length) {
+          if (sent === 0) finish(new Error('discovery: the probe could not be sent on any interface'));
+          return;
+        }
+        const ip = via[i];
+        try {
+          if (ip) sock.setMulticastInterface(ip);
+        } catch {
+          sendNext(i + 1, sent);
+          return;
+        }
+        sock.send(datagram, port, target, (err) => sendNext(i + 1, err ? sent : sent + 1));
+      };
+      sendNext(0, 0);
     });
   });
 }
