@@ -140,7 +140,8 @@ export class OnvifTransport {
     const body = await this.call(deviceUrl, device.getSystemDateAndTime(), { ...options, anonymous: true });
     const receivedAt = this.#now();
     const camera = device.parseSystemDateAndTime(body.body);
-    this.clockOffsetMs = camera === undefined ? 0 : device.clockOffset(camera, sentAt, receivedAt);
+    // A time we cannot read leaves the offset we had.
+    if (camera !== undefined) this.clockOffsetMs = device.clockOffset(camera, sentAt, receivedAt);
     return this.clockOffsetMs;
   }
 
@@ -172,17 +173,18 @@ export class OnvifTransport {
       wsCreds ? usernameTokenHeader(wsCreds, randomBytes(16), this.#now() + this.clockOffsetMs) : '',
     );
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    let timeout = AbortSignal.timeout(timeoutMs);
+    let timeout: AbortSignal | undefined;
     const send = async (authorization?: string): Promise<Response> => {
-      timeout = AbortSignal.timeout(timeoutMs);
-      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+      const ownTimeout = AbortSignal.timeout(timeoutMs);
+      timeout = ownTimeout;
+      const signal = options.signal ? AbortSignal.any([options.signal, ownTimeout]) : ownTimeout;
       const headers: Record<string, string> = { 'content-type': contentType(req.action) };
       if (authorization) headers.authorization = authorization;
       try {
         return await fetch(target, { method: 'POST', headers, body: envelope, signal, redirect: 'error' });
       } catch (err) {
         if (options.signal?.aborted) return fail('aborted', 'stopped');
-        if (timeout.aborted) return fail('timeout', `no answer within ${Math.round(timeoutMs / 1000)} s`);
+        if (ownTimeout.aborted) return fail('timeout', `no answer within ${Math.round(timeoutMs / 1000)} s`);
         const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
         const code = (cause as { code?: unknown } | undefined)?.code;
         return fail('unreachable', unreachableText(typeof code === 'string' ? code : undefined));
@@ -218,7 +220,7 @@ export class OnvifTransport {
       raw = await readCapped(res, MAX_BODY);
     } catch {
       if (options.signal?.aborted) return fail('aborted', 'stopped');
-      if (timeout.aborted) return fail('timeout', `no whole answer within ${Math.round(timeoutMs / 1000)} s`);
+      if (timeout?.aborted) return fail('timeout', `no whole answer within ${Math.round(timeoutMs / 1000)} s`);
       return fail('unreachable', 'unreachable: the connection closed during the answer');
     }
     if (raw === undefined) return fail('bad_response', `answer larger than ${MAX_BODY / 1024 / 1024} MiB`);
