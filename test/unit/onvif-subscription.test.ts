@@ -56,7 +56,7 @@ async function camera(answer: (req: Seen, base: string) => Reply): Promise<{ bas
       seen.push(s);
       const reply = answer(s, base);
       if ('hangupAfterMs' in reply) {
-        setTimeout(() => req.socket.destroy(), reply.hangupAfterMs);
+        setTimeout(() => req.socket.destroy(), reply.hangupAfterMs).unref();
         return;
       }
       const send = () => {
@@ -64,7 +64,8 @@ async function camera(answer: (req: Seen, base: string) => Reply): Promise<{ bas
         res.writeHead(reply.status ?? 200, { 'content-type': 'application/soap+xml', ...reply.headers });
         res.end(reply.body ?? '');
       };
-      if (reply.delayMs) setTimeout(send, reply.delayMs);
+      // unref: a held answer must not keep the test process alive after the tests.
+      if (reply.delayMs) setTimeout(send, reply.delayMs).unref();
       else send();
     });
   });
@@ -369,6 +370,31 @@ describe('ONVIF event subscription with vendor quirks', { timeout: 60_000 }, () 
     const error = r.statuses.find((s) => s.state === 'retrying')?.error ?? '';
     assert.match(error, /^PullMessages at 127\.0\.0\.1:\d+: SOAP fault SOAP-ENV:Client: bad login/);
     assert.ok(!error.includes(creds.password) && !error.includes('admin'), error);
+  });
+});
+
+describe('ONVIF event subscription stop', { timeout: 30_000 }, () => {
+  it('stop() during a long pull ends it at once and gives Unsubscribe at most its short timeout', async () => {
+    const cam = await camera((req, base) => {
+      if (req.operation === 'GetSystemDateAndTime') return { body: timeNow() };
+      if (req.operation === 'CreatePullPointSubscription')
+        return { body: fixture('create-hikvision.xml').replace('http://192.168.1.64', base) };
+      if (req.operation === 'PullMessages' || req.operation === 'Unsubscribe') return { ...empty, delayMs: 20_000 };
+      return { status: 500, body: fixture('fault-soap11.xml') };
+    });
+    const r = run(cam.base, { unsubscribeTimeoutMs: 1_000 });
+    await waitUntil(() => cam.seen.some((s) => s.operation === 'PullMessages'), 10_000, 'a pull in flight');
+    const t0 = Date.now();
+    await r.sub.stop();
+    const took = Date.now() - t0;
+    assert.ok(took >= 900 && took < 2_500, `stop took ${took} ms`);
+    assert.equal(r.sub.status.state, 'stopped');
+    assert.equal(cam.seen.filter((s) => s.operation === 'Unsubscribe').length, 1);
+    assert.ok(!r.statuses.some((s) => s.state === 'retrying'), 'the aborted pull is no failure');
+    // Stopped means stopped: no request after it.
+    const count = cam.seen.length;
+    await new Promise((res) => setTimeout(res, 1_000));
+    assert.equal(cam.seen.length, count);
   });
 });
 
