@@ -165,6 +165,28 @@ describe('ONVIF device service', () => {
     });
   });
 
+  it('puts the host and port that answered us in the addresses a camera reports on another host', () => {
+    const dev = 'http://cam.example:8080/onvif/device_service';
+    assert.equal(device.alignHost('http://10.0.0.9/onvif/Events', dev), 'http://cam.example:8080/onvif/Events');
+    assert.equal(
+      device.alignHost('http://0.0.0.0:8000/onvif/Events/PullSubManager_1?x=1', dev),
+      'http://cam.example:8080/onvif/Events/PullSubManager_1?x=1',
+    );
+    assert.equal(device.alignHost('http://cam.example:9/x', dev), 'http://cam.example:9/x');
+    assert.equal(device.alignHost('not a url', dev), 'not a url');
+    assert.equal(
+      device.alignHost('http://192.168.1.20/onvif/media', 'http://[fd00::20]:80/onvif/device_service'),
+      'http://[fd00::20]/onvif/media',
+      'port 80 is the default',
+    );
+    assert.deepEqual(device.alignServices(device.parseServices(body('services.xml')), 'http://127.0.0.1:9000/x'), {
+      device: 'http://127.0.0.1:9000/onvif/device_service',
+      media: 'http://127.0.0.1:9000/onvif/Media',
+      media2: 'http://127.0.0.1:9000/onvif/Media2',
+      events: 'http://127.0.0.1:9000/onvif/Events',
+    });
+  });
+
   it('reads capabilities of a camera that denies PullPoint (its events address is still used)', () => {
     assert.deepEqual(device.parseCapabilities(body('capabilities-no-pullpoint.xml')), {
       device: 'http://10.0.0.7/onvif/device_service',

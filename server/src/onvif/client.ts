@@ -69,8 +69,8 @@ export class OnvifClient {
       );
       found = { ...caps, ...found };
     }
-    this.#services = found;
-    return found;
+    this.#services = device.alignServices(found, this.deviceUrl);
+    return this.#services;
   }
 
   async deviceInformation(): Promise<device.DeviceInformation> {

@@ -130,3 +130,33 @@ export function parseDeviceInformation(body: XmlNode): DeviceInformation {
     hardwareId: t('HardwareId'),
   };
 }
+
+/**
+ * A service or subscription address on the host we reached the device at. Cameras behind NAT or a
+ * port forward, with two interfaces or a changed DHCP lease report addresses on a host we cannot
+ * reach (or 0.0.0.0, or localhost); the host and port that answered us are known to work. An
+ * address on the same host keeps its own port (some cameras serve media or events on another).
+ */
+export function alignHost(address: string, deviceUrl: string): string {
+  let a: URL;
+  let d: URL;
+  try {
+    a = new URL(address);
+    d = new URL(deviceUrl);
+  } catch {
+    return address;
+  }
+  if (a.hostname === d.hostname) return address;
+  a.host = d.host;
+  return a.toString();
+}
+
+/** The same, for every address of a DeviceServices. */
+export function alignServices(services: DeviceServices, deviceUrl: string): DeviceServices {
+  const out: DeviceServices = { ...services };
+  for (const key of ['device', 'media', 'media2', 'events'] as const) {
+    const v = out[key];
+    if (v) out[key] = alignHost(v, deviceUrl);
+  }
+  return out;
+}

@@ -154,11 +154,12 @@ export class OnvifEventSubscription {
         throw err;
       }
     }
-    this.#eventsUrl ??= await this.#findEventsUrl();
+    this.#eventsUrl ??= device.alignHost(await this.#findEventsUrl(), this.#o.deviceUrl);
     const res = await t.call(this.#eventsUrl, events.createPullPointSubscription(this.#o.terminationSeconds), {
       signal: this.#signal,
     });
     const created = events.parseCreatePullPointSubscription(res.body, res.raw);
+    created.ref.address = device.alignHost(created.ref.address, this.#o.deviceUrl);
     this.#sub = { ref: created.ref, ...this.#schedule(created) };
     try {
       await t.call(created.ref.address, events.setSynchronizationPoint(created.ref), { signal: this.#signal });
