@@ -28,6 +28,7 @@ const quiet = process.argv.includes('--quiet');
 const skipHa = process.env.CAMSTACK_SKIP_HA === '1' || process.argv.includes('--no-ha');
 const started = Date.now();
 const actions = [];
+const missing = [];
 
 function log(msg) {
   if (!quiet) process.stdout.write(`[setup] ${msg}\n`);
@@ -193,6 +194,7 @@ function onvifMock() {
     process.stderr.write(
       '[setup] WARNING: cargo (Rust) is missing: the ONVIF tests cannot run until it is installed and `npm run setup` runs again\n',
     );
+    missing.push('the ONVIF test mock (no cargo)');
   }
 }
 
@@ -209,4 +211,5 @@ if (!skipHa) {
 }
 const secs = ((Date.now() - started) / 1000).toFixed(1);
 if (actions.length) log(`installed: ${actions.join('; ')} (${secs} s)`);
-else log(`everything already installed (${secs} s)`);
+else if (missing.length === 0) log(`everything already installed (${secs} s)`);
+if (missing.length) log(`not installed: ${missing.join('; ')}`);
