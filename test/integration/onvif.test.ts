@@ -83,22 +83,22 @@ describe('ONVIF client against the oxvif mock', { timeout: 120_000 }, () => {
     assert.equal(viaMedia1.source?.uri, 'rtsp://127.0.0.1:554/mock/stream');
   });
 
-  it('subscribes and pulls motion and objects_inside events; a digital-input pulse gives start then end', async () => {
+  it('subscribes and pulls motion and field (ObjectsInside → intrusion) events; a digital-input pulse gives start then end', async () => {
     const m = await mock();
     const r = subscribe(new OnvifClient({ host: '127.0.0.1', deviceUrl: m.deviceUrl }));
     try {
       await waitUntil(
         () =>
           r.events.some((e) => e.type === 'motion' && e.state === 'start') &&
-          r.events.some((e) => e.type === 'objects_inside'),
+          r.events.some((e) => e.type === 'intrusion'),
         15_000,
-        'motion and objects_inside events',
+        'motion and intrusion events',
       );
       const motion = r.events.find((e) => e.type === 'motion');
       assert.equal(motion?.topic, 'VideoSource/MotionAlarm');
       assert.equal(motion?.source, 'VS_1');
       assert.ok(Math.abs((motion?.at ?? 0) - Date.now()) < 10_000);
-      const inside = r.events.find((e) => e.type === 'objects_inside');
+      const inside = r.events.find((e) => e.type === 'intrusion');
       assert.equal(inside?.topic, 'RuleEngine/FieldDetector/ObjectsInside');
       assert.equal(inside?.source, 'MyFieldDetectorRule');
 

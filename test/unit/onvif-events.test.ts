@@ -135,7 +135,7 @@ describe('ONVIF topics', () => {
     assert.equal(mapNotification(msg, receivedAt, 0)[0]?.at, receivedAt);
   });
 
-  it('maps people, vehicles, line crossings, tamper, inputs and fields; ignores the rest', () => {
+  it('maps people, vehicles, line crossings, tamper, inputs and fields (intrusion); ignores the rest', () => {
     const msgs = events.parsePullMessages(body('pull-detectors.xml')).messages;
     assert.equal(msgs.length, 9);
     const out: OnvifEvent[] = msgs.flatMap((m) => mapNotification(m, Date.UTC(2026, 11, 4, 20, 41), 0));
@@ -150,12 +150,12 @@ describe('ONVIF topics', () => {
         ['tamper', 'start', 'VSC_1', false, false],
         ['digital_input', 'start', 'DI_1', false, false],
         ['digital_input', 'end', '1', false, false],
-        ['objects_inside', 'start', 'VSC_1/Lawn', false, false],
+        ['intrusion', 'start', 'VSC_1/Lawn', false, false],
       ],
     );
   });
 
-  it('TP-Link: people, the smart event typed by its item (a pet is not mapped), line crossing, intrusion', () => {
+  it('TP-Link: people, the smart event typed by its item (vehicle, pet), line crossing, intrusion', () => {
     const msgs = events.parsePullMessages(body('pull-tapo.xml')).messages;
     const out = msgs.flatMap((m) => mapNotification(m, Date.UTC(2026, 11, 4, 20, 41), 0));
     assert.deepEqual(
@@ -163,8 +163,9 @@ describe('ONVIF topics', () => {
       [
         ['person', 'start', 'RuleEngine/PeopleDetector/People'],
         ['vehicle', 'start', 'RuleEngine/TPSmartEventDetector/TPSmartEvent'],
+        ['animal', 'start', 'RuleEngine/TPSmartEventDetector/TPSmartEvent'],
         ['line_crossing', 'start', 'RuleEngine/LineCrossDetector/LineCross'],
-        ['objects_inside', 'end', 'RuleEngine/IntrusionDetector/Intrusion'],
+        ['intrusion', 'end', 'RuleEngine/IntrusionDetector/Intrusion'],
       ],
     );
     assert.equal(out[0]?.source, 'vsconf/MyPeopleDetectorRule');

@@ -188,7 +188,7 @@ describe('ONVIF event subscription with vendor quirks', { timeout: 60_000 }, () 
         'line_crossing:end',
         'tamper:start',
         'digital_input:start',
-        'objects_inside:start',
+        'intrusion:start',
       ],
     );
   });

@@ -7,5 +7,5 @@ export type { DeviceInformation, DeviceServices } from './device.js';
 export { type DiscoveredCamera, type ProbeOptions, probe, WS_DISCOVERY_PORT } from './discovery.js';
 export { type MediaProfile, pickStreams } from './media.js';
 export { type EventSubscriptionOptions, OnvifEventSubscription, type OnvifSubscriptionStatus } from './subscription.js';
-export { mapNotification, normaliseTopic, ONVIF_EVENT_TYPES, type OnvifEvent, type OnvifEventType } from './topics.js';
+export { mapNotification, normaliseTopic, type OnvifEvent, type OnvifEventType } from './topics.js';
 export { OnvifError, type OnvifErrorKind, OnvifTransport } from './transport.js';

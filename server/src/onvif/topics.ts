@@ -1,16 +1,10 @@
-// ONVIF topics → Camstack event types, with start/end read from the message's data. Pure.
+// ONVIF topics → Camstack event types (the contract's DetectionType), with start/end read from the
+// message's data. Pure.
+import type { DetectionType } from '../contract/index.js';
 import type { RawNotification } from './events.js';
 
-export const ONVIF_EVENT_TYPES = [
-  'motion',
-  'person',
-  'vehicle',
-  'line_crossing',
-  'tamper',
-  'digital_input',
-  'objects_inside',
-] as const;
-export type OnvifEventType = (typeof ONVIF_EVENT_TYPES)[number];
+/** The event types of the contract; every one of them has ONVIF topics that map to it. */
+export type OnvifEventType = DetectionType;
 
 export interface OnvifEvent {
   type: OnvifEventType;
@@ -47,7 +41,7 @@ interface TopicRule {
   items: string[];
   /**
    * For a topic that carries several kinds of event (TP-Link's smart event), the type by the
-   * name of the data item that is set; an item not listed (a pet, a baby crying) is not mapped.
+   * name of the data item that is set; an item not listed (a baby crying) is not mapped.
    */
   byItem?: Record<string, OnvifEventType>;
 }
@@ -73,14 +67,22 @@ const RULES: TopicRule[] = [
   },
   {
     match: exact('RuleEngine/IntrusionDetector/Intrusion'),
-    type: 'objects_inside',
+    type: 'intrusion',
     items: ['IsIntrusion', 'State'],
   },
   {
     match: exact('RuleEngine/TPSmartEventDetector/TPSmartEvent'),
     type: 'motion',
     items: [],
-    byItem: { IsVehicle: 'vehicle', IsPeople: 'person', IsPerson: 'person', IsHuman: 'person', IsMotion: 'motion' },
+    byItem: {
+      IsVehicle: 'vehicle',
+      IsPeople: 'person',
+      IsPerson: 'person',
+      IsHuman: 'person',
+      IsPet: 'animal',
+      IsAnimal: 'animal',
+      IsMotion: 'motion',
+    },
   },
   { match: exact('RuleEngine/TamperDetector/Tamper'), type: 'tamper', items: ['IsTamper', 'State'] },
   {
@@ -89,7 +91,8 @@ const RULES: TopicRule[] = [
     type: 'tamper',
     items: ['State'],
   },
-  { match: exact('RuleEngine/FieldDetector/ObjectsInside'), type: 'objects_inside', items: ['IsInside', 'State'] },
+  // An object inside a field (a region rule) is an intrusion.
+  { match: exact('RuleEngine/FieldDetector/ObjectsInside'), type: 'intrusion', items: ['IsInside', 'State'] },
   { match: exact('Device/Trigger/DigitalInput'), type: 'digital_input', items: ['LogicalState', 'State'] },
   // Axis and others: an input port's state.
   { match: exact('Device/IO/Port', 'Device/IO/VirtualPort'), type: 'digital_input', items: ['state', 'State'] },
@@ -97,6 +100,8 @@ const RULES: TopicRule[] = [
   { match: lastSegment(/^(People|Person|Human)(Detect(ion|or)?)?$/i), type: 'person', items: ['State', 'IsPeople'] },
   { match: lastSegment(/^(Vehicle|Car)(Detect(ion|or)?)?$/i), type: 'vehicle', items: ['State', 'IsVehicle'] },
   { match: lastSegment(/^(LineCross(ing|ed)?|Crossed)$/i), type: 'line_crossing', items: ['State'] },
+  { match: lastSegment(/^(Animal|Pet|DogCat)(Detect(ion|or)?)?$/i), type: 'animal', items: ['State', 'IsPet'] },
+  { match: lastSegment(/^(Intrusion|FieldDetect(ion|or)?)$/i), type: 'intrusion', items: ['State', 'IsIntrusion'] },
   { match: lastSegment(/^(Motion|MotionAlarm|MotionDetect(ion)?)$/i), type: 'motion', items: ['State', 'IsMotion'] },
 ];
 
