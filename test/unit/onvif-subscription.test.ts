@@ -193,6 +193,71 @@ describe('ONVIF event subscription with vendor quirks', { timeout: 60_000 }, () 
     );
   });
 
+  it('one state per event type: two motion topics overlap into one motion; a line crossed while a crossing is on is inside it', async () => {
+    const note = (topic: string, item: string, value: string, source = 'VS_1') =>
+      `<wsnt:NotificationMessage><wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet">${topic}</wsnt:Topic>` +
+      `<wsnt:Message><tt:Message UtcTime="0000-00-00T00:00:00Z" PropertyOperation="Changed"><tt:Source><tt:SimpleItem Name="Source" Value="${source}"/></tt:Source>` +
+      `<tt:Data><tt:SimpleItem Name="${item}" Value="${value}"/></tt:Data></tt:Message></wsnt:Message></wsnt:NotificationMessage>`;
+    const answer = (...notes: string[]) =>
+      fixture('pull-empty.xml')
+        .replace(
+          '<tev:PullMessagesResponse>',
+          '<tev:PullMessagesResponse xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" xmlns:tt="http://www.onvif.org/ver10/schema" xmlns:tns1="http://www.onvif.org/ver10/topics">',
+        )
+        .replace('</tev:PullMessagesResponse>', `${notes.join('')}</tev:PullMessagesResponse>`);
+    const script = [
+      answer(note('tns1:RuleEngine/CellMotionDetector/Motion', 'IsMotion', 'true')),
+      answer(
+        note('tns1:VideoSource/MotionAlarm', 'State', 'true'),
+        note('tns1:RuleEngine/CellMotionDetector/Motion', 'IsMotion', 'true'),
+      ),
+      answer(
+        note('tns1:RuleEngine/LineCrossDetector/LineCross', 'IsLineCross', 'true', 'Gate'),
+        note('tns1:RuleEngine/LineDetector/Crossed', 'ObjectId', '3', 'Gate'),
+        note('tns1:RuleEngine/MyRuleDetector/VehicleDetect', 'State', 'true'),
+      ),
+      answer(
+        note('tns1:RuleEngine/CellMotionDetector/Motion', 'IsMotion', 'false'),
+        note('tns1:RuleEngine/LineCrossDetector/LineCross', 'IsLineCross', 'false', 'Gate'),
+      ),
+      answer(
+        note('tns1:VideoSource/MotionAlarm', 'State', 'false'),
+        note('tns1:VideoSource/MotionAlarm', 'State', 'false'),
+      ),
+      answer(note('tns1:RuleEngine/LineDetector/Crossed', 'ObjectId', '4', 'Gate')),
+    ];
+    let pulls = 0;
+    const cam = await camera((req, base) => {
+      if (req.operation === 'GetSystemDateAndTime') return { body: timeNow() };
+      if (req.operation === 'CreatePullPointSubscription')
+        return { body: fixture('create-hikvision.xml').replace('http://192.168.1.64', base) };
+      if (req.operation === 'PullMessages') {
+        const body = script[pulls++];
+        return body ? { body } : { ...empty, delayMs: 300 };
+      }
+      return { status: 500, body: fixture('fault-soap11.xml') };
+    });
+    const r = run(cam.base);
+    try {
+      await waitUntil(() => pulls > script.length, 10_000, 'the whole script');
+    } finally {
+      await r.sub.stop();
+    }
+    assert.deepEqual(
+      r.events.map((e) => `${e.type}:${e.state}${e.momentary ? ' (momentary)' : ''}`),
+      [
+        'motion:start',
+        'line_crossing:start',
+        'vehicle:start',
+        'line_crossing:end',
+        'motion:end',
+        'line_crossing:start (momentary)',
+        'line_crossing:end (momentary)',
+      ],
+    );
+    assert.equal(r.events.find((e) => e.type === 'motion' && e.state === 'end')?.topic, 'VideoSource/MotionAlarm');
+  });
+
   it('Axis: reference parameters are echoed on every call to the subscription, and on Unsubscribe', async () => {
     let pulls = 0;
     const cam = await camera((req, base) => {

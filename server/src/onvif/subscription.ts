@@ -25,6 +25,10 @@ export interface EventSubscriptionOptions {
   deviceUrl: string;
   /** The events service address when known; otherwise asked with GetServices/GetCapabilities. */
   eventsUrl?: string;
+  /**
+   * The camera's events, one state per type: a type starts when the first of its topics/sources
+   * starts and ends when the last one ends; repeats of a state are dropped.
+   */
   onEvent: (event: OnvifEvent) => void;
   onStatus?: (status: OnvifSubscriptionStatus) => void;
   /** Subscription lifetime asked for (600 s). */
@@ -60,7 +64,8 @@ export class OnvifEventSubscription {
   #abort = new AbortController();
   #loop: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
-  #lastState = new Map<string, 'start' | 'end'>();
+  /** Per event type, the topics+sources that are on now. */
+  #active = new Map<string, Set<string>>();
   #status: OnvifSubscriptionStatus = { state: 'connecting', failures: 0 };
 
   constructor(options: EventSubscriptionOptions) {
@@ -277,16 +282,30 @@ export class OnvifEventSubscription {
     return true;
   }
 
+  /**
+   * One state per event type: it starts when the first of its topics and sources starts and ends
+   * when the last one ends (a camera with cell motion and a motion alarm has one motion). The same
+   * state again (a camera repeating itself, the initial states after a recreate) is no change; a
+   * momentary event while its type is on is inside that event.
+   */
   #emit(ev: OnvifEvent): void {
-    if (!ev.momentary) {
-      const key = `${ev.type}\u0000${ev.topic}\u0000${ev.source}`;
-      const last = this.#lastState.get(key);
-      // The same state again (a camera repeating itself, the initial states after a recreate) is no change.
-      if (last === ev.state || (last === undefined && ev.state === 'end')) {
-        this.#lastState.set(key, ev.state);
-        return;
+    let on = this.#active.get(ev.type);
+    if (!on) {
+      on = new Set();
+      this.#active.set(ev.type, on);
+    }
+    if (ev.momentary) {
+      if (on.size > 0) return;
+    } else {
+      const key = `${ev.topic}\u0000${ev.source}`;
+      if (ev.state === 'start') {
+        if (on.has(key)) return;
+        on.add(key);
+        if (on.size > 1) return;
+      } else {
+        if (!on.delete(key)) return;
+        if (on.size > 0) return;
       }
-      this.#lastState.set(key, ev.state);
     }
     try {
       this.#o.onEvent(ev);
