@@ -325,8 +325,9 @@ describe('ONVIF event subscription with vendor quirks', { timeout: 60_000 }, () 
     assert.ok(Math.abs(ev.at - pull.at) < 2_000, 'the receive time');
   });
 
-  it('a ResourceUnknown fault on a pull: the subscription is recreated after a backoff, with no Unsubscribe', async () => {
+  it('a ResourceUnknown fault on a pull: what was on ends, the subscription is recreated after a backoff, with no Unsubscribe', async () => {
     let created = 0;
+    let pulls = 0;
     const cam = await camera((req, base) => {
       if (req.operation === 'GetSystemDateAndTime') return { body: timeNow() };
       if (req.operation === 'CreatePullPointSubscription') {
@@ -335,6 +336,8 @@ describe('ONVIF event subscription with vendor quirks', { timeout: 60_000 }, () 
           body: fixture('create-hikvision.xml').replace('http://192.168.1.64', base).replace('_3<', `_${created}<`),
         };
       }
+      if (req.operation === 'PullMessages' && created === 1 && ++pulls === 1)
+        return { body: fixture('pull-hikvision-zero-time.xml') };
       if (req.operation === 'PullMessages' && created === 1)
         return { status: 400, body: fixture('fault-resource-unknown.xml') };
       if (req.operation === 'PullMessages') return { ...empty, delayMs: 300 };
@@ -351,10 +354,16 @@ describe('ONVIF event subscription with vendor quirks', { timeout: 60_000 }, () 
     } finally {
       await r.sub.stop();
     }
-    const faulted = cam.seen.find((s) => s.path.endsWith('_1') && s.operation === 'PullMessages') as Seen;
+    const faulted = cam.seen.filter((s) => s.path.endsWith('_1') && s.operation === 'PullMessages')[1] as Seen;
     const second = cam.seen.filter((s) => s.operation === 'CreatePullPointSubscription')[1] as Seen;
     assert.ok(second.at - faulted.at >= 190, 'waited the backoff');
     assert.equal(cam.seen.filter((s) => s.operation === 'Unsubscribe' && s.path.endsWith('_1')).length, 0);
+    // The motion that was on when the subscription was lost ends then: its state is unknown since.
+    assert.deepEqual(
+      r.events.map((e) => `${e.type}:${e.state}`),
+      ['motion:start', 'motion:end'],
+    );
+    assert.ok(Math.abs((r.events[1]?.at ?? 0) - faulted.at) < 1_000);
     assert.match(
       r.statuses.find((s) => s.state === 'retrying')?.error ?? '',
       /PullMessages at 127\.0\.0\.1:\d+: SOAP fault ResourceUnknownFault/,

@@ -64,8 +64,8 @@ export class OnvifEventSubscription {
   #abort = new AbortController();
   #loop: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
-  /** Per event type, the topics+sources that are on now. */
-  #active = new Map<string, Set<string>>();
+  /** Per event type, the topics and sources (`topic\u0000source`) that are on now. */
+  #active = new Map<OnvifEvent['type'], Set<string>>();
   #status: OnvifSubscriptionStatus = { state: 'connecting', failures: 0 };
 
   constructor(options: EventSubscriptionOptions) {
@@ -254,9 +254,11 @@ export class OnvifEventSubscription {
       if (err instanceof OnvifError && (err.kind === 'fault' || err.kind === 'not_authorized')) {
         // Only an explicit fault says the subscription is lost: recreate it (after the backoff).
         this.#sub = undefined;
+        this.#endAll();
         if (err.fault && !isSubscriptionGone(err.fault)) await this.#unsubscribeQuietly(sub);
       } else if (t.now >= sub.expiresAt) {
         this.#sub = undefined;
+        this.#endAll();
       }
       throw err;
     }
@@ -311,6 +313,25 @@ export class OnvifEventSubscription {
       this.#o.onEvent(ev);
     } catch {
       // a listener's error is its own
+    }
+  }
+
+  /**
+   * The subscription is lost (a fault, or it expired while the camera was unreachable): what was
+   * on is no longer known, so it ends now; the new subscription's states start it again.
+   */
+  #endAll(): void {
+    const at = this.#o.transport.now;
+    for (const [type, on] of this.#active) {
+      const last = [...on].at(-1);
+      on.clear();
+      if (last === undefined) continue;
+      const [topic = '', source = ''] = last.split('\u0000');
+      try {
+        this.#o.onEvent({ type, state: 'end', topic, source, at });
+      } catch {
+        // a listener's error is its own
+      }
     }
   }
 
