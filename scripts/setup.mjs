@@ -5,6 +5,8 @@
 //   - Debian packages: ffmpeg, mosquitto, chromium, shellcheck, jq (only those missing);
 //   - go2rtc and MediaMTX at the versions pinned in addon/versions.json, built from the Go module
 //     proxy into a project-local cache (.cache/engines/<name>-<version>/);
+//   - the ONVIF device mock the tests run (scripts/onvif-mock.mjs: a Rust runner of the crates.io
+//     oxvif mock, built with cargo into .cache/onvif-mock/, rebuilt only when its sources change);
 //   - the Home Assistant Core versions the acceptance tests run against (scripts/setup-ha.mjs:
 //     Debian chroots in a machine-level cache; CAMSTACK_SKIP_HA=1 skips them).
 // A second run finds everything in place and returns in a few seconds.
@@ -15,6 +17,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildOnvifMock } from './onvif-mock.mjs';
 import { installHomeAssistants } from './setup-ha.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,6 +28,7 @@ const quiet = process.argv.includes('--quiet');
 const skipHa = process.env.CAMSTACK_SKIP_HA === '1' || process.argv.includes('--no-ha');
 const started = Date.now();
 const actions = [];
+const missing = [];
 
 function log(msg) {
   if (!quiet) process.stdout.write(`[setup] ${msg}\n`);
@@ -181,11 +185,25 @@ function engines() {
   return manifest;
 }
 
-// 4. Home Assistant Core for the acceptance tests: see scripts/setup-ha.mjs.
+// 4. The ONVIF device mock: see scripts/onvif-mock.mjs.
+function onvifMock() {
+  const t0 = Date.now();
+  const res = buildOnvifMock({ root, cacheDir, log, fail });
+  if (res.status === 'built') actions.push(`ONVIF mock (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  if (res.status === 'no-cargo') {
+    process.stderr.write(
+      '[setup] WARNING: cargo (Rust) is missing: the ONVIF tests cannot run until it is installed and `npm run setup` runs again\n',
+    );
+    missing.push('the ONVIF test mock (no cargo)');
+  }
+}
+
+// 5. Home Assistant Core for the acceptance tests: see scripts/setup-ha.mjs.
 
 npmDeps();
 debian();
 const enginesManifest = engines();
+onvifMock();
 if (!skipHa) {
   const t0 = Date.now();
   const done = installHomeAssistants({ go2rtc: enginesManifest.go2rtc, log, fail, run, root });
@@ -193,4 +211,5 @@ if (!skipHa) {
 }
 const secs = ((Date.now() - started) / 1000).toFixed(1);
 if (actions.length) log(`installed: ${actions.join('; ')} (${secs} s)`);
-else log(`everything already installed (${secs} s)`);
+else if (missing.length === 0) log(`everything already installed (${secs} s)`);
+if (missing.length) log(`not installed: ${missing.join('; ')}`);
