@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OnvifEventSources } from './camera-events/onvif-source.js';
 import { cameraEventRoutes } from './camera-events/routes.js';
 import { eventRules } from './camera-events/rules.js';
 import { CameraEvents } from './camera-events/service.js';
@@ -89,7 +90,10 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
   const config = loadConfig({ env });
   const e = config.env;
   const redactor = new SecretRedactor();
-  for (const cam of config.cameras) if (cam.password) redactor.add(cam.password);
+  for (const cam of config.cameras) {
+    if (cam.password) redactor.add(cam.password);
+    if (cam.onvif?.password) redactor.add(cam.onvif.password);
+  }
   if (config.apiToken) redactor.add(config.apiToken);
   const logger = createLogger({ level: config.logLevel, redactor });
   const bus = new EventBus({
@@ -249,6 +253,12 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     liveFrame: async (id) => (await snapshots.get(id, { maxAgeMs: 2000 })).jpeg,
     announce: (a): Promise<void> => homeAssistant.cameraEvent(a),
   });
+  const onvifSources = new OnvifEventSources({
+    cameras: () => store.list(),
+    bus,
+    logger,
+    report: (r) => cameraEvents.report(r),
+  });
   const thumbnails = new ThumbnailCache({
     ffmpeg: ffmpegBin,
     cacheDir: join(config.dataDir, 'thumbnails'),
@@ -307,7 +317,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       (a) => registerOpenApi(a, { version: pkg.version }),
       (a) => recordingRoutes(a, { recordings, store, thumbnails }),
       (a) => snapshotRoutes(a, { snapshots }),
-      (a) => cameraEventRoutes(a, { events: cameraEvents }),
+      (a) => cameraEventRoutes(a, { events: cameraEvents, sources: (id) => ({ onvif: onvifSources.status(id) }) }),
       (a) => cameraRoutes(a, { store, status: runtime, tester: connectionTester }),
       (a) => engineRoutes(a, { engine: (name) => engines.get(name) }),
       (a) =>
@@ -407,6 +417,13 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
         name: 'camera-events',
         start: () => cameraEvents.start(),
         stop: () => cameraEvents.stop(),
+        stopTimeoutMs: 3_000,
+      },
+      // The cameras' own ONVIF events (unsubscribed first when stopping).
+      {
+        name: 'onvif-events',
+        start: () => onvifSources.start(),
+        stop: () => onvifSources.stop(),
         stopTimeoutMs: 3_000,
       },
       // Last to start, first to stop: MQTT says "offline" while everything still runs.

@@ -375,6 +375,7 @@ describe('camera API: create, read, change, delete', () => {
       readOnly: false,
       recording: { continuous: true, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
       events: toEventSettings(undefined),
+      onvif: null,
     });
     assert.deepEqual((await send(h, { method: 'GET', url: '/api/cameras/yard' })).json(), view);
     assert.deepEqual(added, ['yard']);

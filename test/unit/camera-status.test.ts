@@ -17,6 +17,7 @@ const camera: Camera = {
   origin: 'file',
   recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 5, clipSeconds: 20 },
   events: toEventSettings(undefined),
+  onvif: null,
 };
 const tracking = (over: Partial<Tracking> = {}): Tracking => ({
   verification: { state: 'ok', facts: { codec: 'h264', resolution: '640x360', fps: 25, audioCodec: null }, at: 0 },

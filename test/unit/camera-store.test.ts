@@ -108,6 +108,7 @@ describe('CameraStore: add, update, remove persist and survive a reload', () => 
       origin: 'file',
       recording: { continuous: false, retainDays: 3, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
       events: toEventSettings(undefined),
+      onvif: null,
     });
     assert.deepEqual(f.store.list(), [camera]);
     assert.deepEqual(reload(f).cameras, [camera]);

@@ -266,6 +266,7 @@ describe('loadConfig: cameras file', () => {
         origin: 'options',
         recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
         events: toEventSettings(undefined),
+        onvif: null,
       },
       {
         id: 'garage',
@@ -279,6 +280,7 @@ describe('loadConfig: cameras file', () => {
         origin: 'file',
         recording: { continuous: true, retainDays: 15, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
         events: toEventSettings(undefined),
+        onvif: null,
       },
     ];
     assert.deepEqual(config.cameras, expected);
@@ -561,6 +563,7 @@ describe('saveCamerasFile', () => {
       origin: 'file',
       recording: { continuous: true, retainDays: 15, clipRetainDays: 90, preRollSeconds: 3, clipSeconds: 60 },
       events: toEventSettings(undefined),
+      onvif: null,
     },
     {
       id: 'yard',
@@ -574,6 +577,7 @@ describe('saveCamerasFile', () => {
       origin: 'file',
       recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
       events: toEventSettings(undefined),
+      onvif: null,
     },
   ];
   const optionsCamera: Camera = { ...fileCameras[1]!, id: 'ui_cam', name: 'UI', origin: 'options' };

@@ -29,6 +29,7 @@ function cam(over: Partial<Camera> = {}): Camera {
     origin: 'file',
     recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
     events: toEventSettings(undefined),
+    onvif: null,
     ...over,
   };
 }

@@ -32,6 +32,7 @@ const camera: Camera = {
   origin: 'file',
   recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
   events: toEventSettings(undefined),
+  onvif: null,
 };
 const status = (state: CameraStatus['state'], lastError: string | null = null): CameraStatus => ({
   id: 'front_door',

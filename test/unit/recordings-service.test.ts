@@ -114,6 +114,7 @@ function camera(id: string, recording: Partial<Camera['recording']> = {}): Camer
       ...recording,
     },
     events: toEventSettings(undefined),
+    onvif: null,
   };
 }
 

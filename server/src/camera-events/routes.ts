@@ -16,7 +16,17 @@ import { DETECTION_TYPES } from './rules.js';
 import type { CameraEvents } from './service.js';
 
 export interface CameraEventRoutesOptions {
-  events: Pick<CameraEvents, 'list' | 'get' | 'picture' | 'report'>;
+  events: Pick<CameraEvents, 'list' | 'get' | 'picture' | 'report' | 'types'>;
+  /** Where a camera's events come from, and how that is going (its ONVIF subscription). */
+  sources?: (camera: string) => { onvif: OnvifSourceStatus | null };
+}
+
+/** A camera's ONVIF subscription as the API shows it. */
+export interface OnvifSourceStatus {
+  state: 'connecting' | 'subscribed' | 'retrying' | 'stopped';
+  failures: number;
+  error?: string | undefined;
+  retryInMs?: number | undefined;
 }
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -164,6 +174,55 @@ export async function cameraEventRoutes(app: CamstackApp, options: CameraEventRo
         .header('content-type', 'image/jpeg')
         .header('cache-control', 'private, max-age=86400, immutable')
         .send(jpeg);
+    },
+  );
+
+  app.get(
+    '/api/cameras/:id/events',
+    {
+      schema: {
+        tags: ['camera events'],
+        summary: "A camera's event sources: the types it has reported, and its ONVIF subscription",
+        params: CameraIdParamsSchema,
+        response: {
+          200: Type.Object(
+            {
+              camera: Type.String(),
+              types: Type.Array(DetectionTypeSchema, { description: 'The event types this camera has reported.' }),
+              onvif: nullable(
+                Type.Object(
+                  {
+                    state: Type.Enum(['connecting', 'subscribed', 'retrying', 'stopped']),
+                    failures: Type.Integer({ minimum: 0 }),
+                    error: Type.Optional(Type.String({ description: 'What went wrong last (credentials masked).' })),
+                    retryInMs: Type.Optional(Type.Integer({ minimum: 0 })),
+                  },
+                  { additionalProperties: false },
+                ),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          ...errors(400, 404, 500),
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const onvif = options.sources?.(id).onvif ?? null;
+      return {
+        camera: id,
+        types: events.types(id),
+        onvif:
+          onvif === null
+            ? null
+            : {
+                state: onvif.state,
+                failures: onvif.failures,
+                ...(onvif.error !== undefined ? { error: onvif.error } : {}),
+                ...(onvif.retryInMs !== undefined ? { retryInMs: Math.round(onvif.retryInMs) } : {}),
+              },
+      };
     },
   );
 

@@ -10,6 +10,7 @@
 import { Type } from 'typebox';
 import { DETECTION_TYPES, EventsConfigSchema } from '../config/events-config.js';
 import type { Camera } from '../config/load.js';
+import { OnvifConfigSchema } from '../config/onvif-config.js';
 import { CAMERA_ID_PATTERN, CameraConfigSchema, RecordingConfigSchema } from '../config/schema.js';
 import type { SourceType } from '../config/source.js';
 import type { CameraStatus, CameraTestResult, CameraView, CameraWithStatus } from '../contract/index.js';
@@ -68,6 +69,25 @@ export const EventsInputSchema = Type.Object(
   { additionalProperties: false, description: "What the camera's events do; every field is optional." },
 );
 
+const fileOnvif = OnvifConfigSchema.properties;
+
+export const OnvifInputSchema = Type.Union(
+  [
+    Type.Object(
+      {
+        host: fileOnvif.host,
+        port: withoutDefault(fileOnvif.port),
+        username: fileOnvif.username,
+        password: fileOnvif.password,
+        events: withoutDefault(fileOnvif.events),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Null(),
+  ],
+  { description: "The camera's ONVIF service (its own events): {} turns it on with the defaults, null off." },
+);
+
 const cameraFields = {
   name: fileFields.name,
   source: fileFields.source,
@@ -89,6 +109,7 @@ const cameraFields = {
   ),
   recording: Type.Optional(RecordingInputSchema),
   events: Type.Optional(EventsInputSchema),
+  onvif: Type.Optional(OnvifInputSchema),
 };
 
 /** POST /api/cameras. Credentials may be embedded in `source`; they are split out and stored apart. */
@@ -118,6 +139,7 @@ export const CameraPreviewInputSchema = Type.Object(
     enabled: cameraFields.enabled,
     recording: cameraFields.recording,
     events: cameraFields.events,
+    onvif: cameraFields.onvif,
   },
   { additionalProperties: false, description: 'A camera to test; nothing is saved.' },
 );
@@ -157,6 +179,7 @@ export const CameraUpdateSchema = Type.Object(
     enabled: cameraFields.enabled,
     recording: cameraFields.recording,
     events: cameraFields.events,
+    onvif: cameraFields.onvif,
   },
   { additionalProperties: false, description: 'Changes to a camera; omitted fields keep their value.' },
 );
@@ -205,6 +228,18 @@ export const CameraViewSchema = Type.Object(
     readOnly: Type.Boolean({ description: 'Cameras from the add-on configuration cannot be changed through the API.' }),
     recording: RecordingSettingsSchema,
     events: EventSettingsSchema,
+    onvif: Type.Union([
+      Type.Object(
+        {
+          host: Type.Union([Type.String(), Type.Null()]),
+          port: Type.Integer(),
+          hasCredentials: Type.Boolean({ description: 'An ONVIF account of its own is stored (never returned).' }),
+          events: Type.Boolean(),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
   },
   { additionalProperties: false, description: 'A camera as the API returns it (never its credentials).' },
 );
@@ -347,5 +382,14 @@ export function toCameraView(camera: Camera): CameraView {
       record: [...camera.events.record],
       notify: [...camera.events.notify],
     },
+    onvif:
+      camera.onvif === null
+        ? null
+        : {
+            host: camera.onvif.host,
+            port: camera.onvif.port,
+            hasCredentials: camera.onvif.username !== null,
+            events: camera.onvif.events,
+          },
   };
 }

@@ -19,6 +19,7 @@ import {
   saveCamerasFile,
   validateCameraConfig,
 } from '../config/load.js';
+import { ONVIF_KEYS } from '../config/onvif-config.js';
 import { splitCredentials } from '../config/source.js';
 import { DomainError, type DomainProblem, summarizeProblems } from '../domain-errors.js';
 import type { EventBus } from '../events/bus.js';
@@ -55,6 +56,7 @@ const CAMERA_KEYS: Record<string, string> = {
   enabled: 'enabled',
   recording: 'recording',
   events: 'events',
+  onvif: 'onvif',
 };
 const RECORDING_KEYS: Record<string, string> = {
   continuous: 'continuous',
@@ -65,7 +67,11 @@ const RECORDING_KEYS: Record<string, string> = {
 };
 
 /** The blocks of a camera whose fields an update changes one by one. */
-const NESTED_KEYS: Record<string, Record<string, string>> = { recording: RECORDING_KEYS, events: EVENT_KEYS };
+const NESTED_KEYS: Record<string, Record<string, string>> = {
+  recording: RECORDING_KEYS,
+  events: EVENT_KEYS,
+  onvif: ONVIF_KEYS,
+};
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -76,6 +82,7 @@ function clone(camera: Camera): Camera {
     ...camera,
     recording: { ...camera.recording },
     events: { ...camera.events, record: [...camera.events.record], notify: [...camera.events.notify] },
+    onvif: camera.onvif === null ? null : { ...camera.onvif },
   };
 }
 
@@ -119,7 +126,7 @@ function applyFields(target: RawCamera, input: unknown, problems: DomainProblem[
         }
       }
       target[fileKey] = block;
-    } else if (value === null && (key === 'substream' || key === 'username' || key === 'password')) {
+    } else if (value === null && (key === 'substream' || key === 'username' || key === 'password' || key === 'onvif')) {
       delete target[fileKey];
     } else {
       target[fileKey] = value;
@@ -335,6 +342,8 @@ export class CameraStore {
    */
   #registerPassword(camera: Camera, previous: Camera | null): void {
     if (camera.password !== null && camera.password !== previous?.password) this.#redactor?.add(camera.password);
+    const onvif = camera.onvif?.password ?? null;
+    if (onvif !== null && onvif !== '' && onvif !== previous?.onvif?.password) this.#redactor?.add(onvif);
   }
 
   /** Persist `next`, then make it current. A failed write leaves memory and the file as they were. */

@@ -5,6 +5,7 @@
  */
 import { toEventSettings } from './events-config.js';
 import { ajvProblems } from './messages.js';
+import { toOnvifSettings } from './onvif-config.js';
 import {
   CAMERA_ENABLED_DEFAULT,
   CAMERA_ID_PATTERN,
@@ -211,5 +212,6 @@ export function toCamera(raw: CameraConfig, origin: 'options' | 'file', credenti
       clipSeconds: rec.clip_seconds ?? RECORDING_DEFAULTS.clip_seconds,
     },
     events: toEventSettings(raw.events),
+    onvif: toOnvifSettings(raw.onvif),
   };
 }

@@ -6,6 +6,7 @@
 import type { EventSettings, RecordingSettings } from '../contract/index.js';
 import type { CamstackEnv } from './env.js';
 import type { IntegrationConfig } from './integration-options.js';
+import type { OnvifSettings } from './onvif-config.js';
 import type { LogLevel } from './schema.js';
 import type { SourceType } from './source.js';
 
@@ -29,6 +30,8 @@ export interface Camera {
   recording: RecordingSettings;
   /** What its events do (camera-events/). */
   events: EventSettings;
+  /** Its ONVIF service (its own events), or null when off. */
+  onvif: OnvifSettings | null;
 }
 
 export interface Config {

@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { Document } from 'yaml';
 import { syncDir } from '../fs-sync.js';
 import { eventsToFileForm } from './events-config.js';
+import { onvifToFileForm } from './onvif-config.js';
 import type { CameraConfig } from './schema.js';
 import type { Camera } from './types.js';
 
@@ -23,6 +24,7 @@ export function cameraToFileForm(camera: Camera): CameraConfig {
     clip_seconds: camera.recording.clipSeconds,
   };
   out.events = eventsToFileForm(camera.events);
+  if (camera.onvif !== null) out.onvif = onvifToFileForm(camera.onvif);
   return out;
 }
 

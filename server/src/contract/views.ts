@@ -38,6 +38,16 @@ export interface EventSettings {
   notifyCooldownSeconds: number;
 }
 
+/** A camera's ONVIF service as the API shows it: never its password. */
+export interface OnvifView {
+  /** null: the host of the camera's source URL. */
+  host: string | null;
+  port: number;
+  /** Its own ONVIF account is stored (else the camera's is used). */
+  hasCredentials: boolean;
+  events: boolean;
+}
+
 /** A camera as the API returns it: never its credentials. */
 export interface CameraView {
   id: string;
@@ -55,6 +65,8 @@ export interface CameraView {
   readOnly: boolean;
   recording: RecordingSettings;
   events: EventSettings;
+  /** The camera's ONVIF service (its own events), or null when off. */
+  onvif: OnvifView | null;
 }
 
 /**
@@ -71,6 +83,14 @@ export interface CameraInput {
   enabled?: boolean;
   recording?: Partial<RecordingSettings>;
   events?: Partial<EventSettings>;
+  /** null turns ONVIF off; `{}` turns it on with the defaults. */
+  onvif?: {
+    host?: string | null;
+    port?: number;
+    username?: string | null;
+    password?: string | null;
+    events?: boolean;
+  } | null;
 }
 
 export type CameraState = 'idle' | 'connecting' | 'streaming' | 'offline' | 'error';
