@@ -38,6 +38,7 @@ import {
   states,
 } from '../helpers/home-assistant.js';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { type OnvifMock, startOnvifMock } from '../helpers/onvif-mock.js';
 import { freeEnginePorts, freePort, freePorts } from '../helpers/ports.js';
 import { processesMatching, waitUntil } from '../helpers/processes.js';
 import { type ServerProcess, startServerProcess } from '../helpers/server-process.js';
@@ -99,6 +100,9 @@ for (const v of haVersions()) haSuite(v);
 function haSuite(v: HaVersion): void {
   describe(`Camstack in Home Assistant ${v.version} (${v.role})`, { timeout: 900_000 }, () => {
     let broker: Mosquitto;
+    let onvif: OnvifMock;
+    /** States HA gave the digital-input sensor, in order. */
+    const inputStates: string[] = [];
     let sim: SyntheticCameraServer;
     let ha: HomeAssistant;
     let conn: Connection;
@@ -183,6 +187,7 @@ function haSuite(v: HaVersion): void {
       const t0 = Date.now();
       suiteStart = t0;
       broker = await startMosquitto();
+      onvif = await startOnvifMock();
       const [rtspPort, apiPort] = (await freePorts(2)) as [number, number];
       sim = new SyntheticCameraServer({ rtspPort, apiPort });
       await sim.start();
@@ -194,8 +199,13 @@ function haSuite(v: HaVersion): void {
         `cameras:\n  - id: front_door\n    name: Front door\n    source: ${sim.url('front_door')}\n` +
           // Clips kept one day: a new clip is "expiring within a day" at once (event + notification).
           '    recording:\n      clip_seconds: 4\n      clip_retain_days: 1\n' +
-          // A person notifies (through notify.persistent_notification, the notify_services option).
-          '    events:\n      notify: [person]\n      notify_cooldown_seconds: 0\n',
+          // A person and the camera's digital input notify (through notify.persistent_notification,
+          // the notify_services option); only the input records (the ONVIF mock reports motion
+          // and objects all the time).
+          '    events:\n      record: [digital_input]\n      notify: [person, digital_input]\n' +
+          '      notify_cooldown_seconds: 0\n' +
+          // The camera's own ONVIF events, from the ONVIF device mock.
+          `    onvif:\n      host: 127.0.0.1\n      port: ${new URL(onvif.baseUrl).port}\n`,
       );
       ha = await startHomeAssistant(v);
       const tStarted = Date.now();
@@ -239,6 +249,11 @@ function haSuite(v: HaVersion): void {
       ]) {
         await conn.subscribeEvents<{ event_type: string; data: Record<string, unknown> }>((e) => events.push(e), type);
       }
+      await conn.subscribeEvents<{ data: { entity_id: string; new_state: { state: string } | null } }>((e) => {
+        if (e.data.entity_id === 'binary_sensor.front_door_digital_input' && e.data.new_state) {
+          inputStates.push(e.data.new_state.state);
+        }
+      }, 'state_changed');
       await startCamstack();
       process.stdout.write(
         `# Home Assistant ${v.version} up in ${((tStarted - t0) / 1000).toFixed(1)} s, ready with MQTT and Camstack in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
@@ -263,6 +278,7 @@ function haSuite(v: HaVersion): void {
       await ha?.cleanup();
       await sim?.stop();
       await broker?.cleanup();
+      await onvif?.stop();
       if (camDir) await rm(camDir, { recursive: true, force: true });
     });
 
@@ -285,7 +301,8 @@ function haSuite(v: HaVersion): void {
       // The live camera is made once the camera is ready, before the tests below touch it.
       await waitUntil(async () => (await generic()).length === 1, 120_000, 'the live camera entry');
       entities = await conn.sendMessagePromise<RegistryEntity[]>({ type: 'config/entity_registry/list' });
-      const mqtt = entities.filter((e) => e.platform === 'mqtt');
+      // The camera's event sensors are new (the ONVIF mock reports motion and objects at once).
+      const mqtt = entities.filter((e) => e.platform === 'mqtt' && !(e.unique_id ?? '').includes('_event_'));
       assert.equal(mqtt.length, legacyIds.size, `exactly the legacy entities: ${mqtt.map((e) => e.entity_id)}`);
       for (const [uniqueId, entityId] of legacyIds) {
         const same = mqtt.filter((e) => e.unique_id === uniqueId);
@@ -501,7 +518,9 @@ function haSuite(v: HaVersion): void {
         30_000,
         'camstack_camera_event in HA',
       );
-      const fired = events.slice(t0).find((e) => e.event_type === 'camstack_camera_event');
+      const fired = events
+        .slice(t0)
+        .find((e) => e.event_type === 'camstack_camera_event' && e.data.event_id === started.event.id);
       assert.equal(fired?.data.camera, 'front_door');
       assert.equal(fired?.data.type, 'person');
       assert.match(String(fired?.data.picture_path), /^front_door\/events\/front_door_.*\.jpg$/);
@@ -521,6 +540,54 @@ function haSuite(v: HaVersion): void {
         async () => (await state('binary_sensor.front_door_person')) === 'off',
         30_000,
         'the person sensor off',
+      );
+    });
+
+    it('the camera’s ONVIF digital input: binary_sensor on then off in HA, a notification with the picture of that moment', async () => {
+      const t0 = events.length;
+      await waitUntil(
+        async () =>
+          (await api<{ onvif: { state: string } | null }>('GET', '/api/cameras/front_door/events')).onvif?.state ===
+          'subscribed',
+        30_000,
+        'the ONVIF subscription',
+      );
+      const pulsedAt = Date.now();
+      await onvif.control('/mock/digital-input/DigitalInput_1/pulse');
+      await waitUntil(
+        () => inputStates.lastIndexOf('off') > inputStates.indexOf('on') && inputStates.includes('on'),
+        30_000,
+        'binary_sensor.front_door_digital_input on, then off',
+      );
+      await waitUntil(
+        () => events.slice(t0).some((e) => e.event_type === 'camstack_camera_event' && e.data.type === 'digital_input'),
+        30_000,
+        'camstack_camera_event for the input',
+      );
+      const fired = events
+        .slice(t0)
+        .find((e) => e.event_type === 'camstack_camera_event' && e.data.type === 'digital_input');
+      assert.equal(fired?.data.source, 'onvif');
+      assert.ok(
+        Math.abs(Date.parse(String(fired?.data.start)) - pulsedAt) < 3000,
+        'the event is the moment of the pulse',
+      );
+      const picture = String(fired?.data.picture_path);
+      assert.match(picture, /^front_door\/events\/.*\.jpg$/);
+      assert.ok((await readFile(join(camDir, 'media', picture))).length > 1000, 'the picture is on disk');
+      await waitUntil(
+        () =>
+          events
+            .slice(t0)
+            .some(
+              (e) =>
+                e.event_type === 'call_service' &&
+                e.data.domain === 'notify' &&
+                (e.data.service_data as { data?: { camstack_event_id?: unknown } }).data?.camstack_event_id ===
+                  fired?.data.event_id,
+            ),
+        15_000,
+        'the notification of the input',
       );
     });
 

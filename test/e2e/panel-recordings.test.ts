@@ -189,6 +189,42 @@ describe('panel: recording browser', { timeout: 600_000 }, () => {
     });
   });
 
+  it('recording browser: a camera event is on the timeline and in the strip with its picture; a click plays from just before it', async (t) => {
+    const { page } = await rig.open('recordings?camera=front_door');
+    await page.locator('camstack-timeline .range').first().waitFor();
+    const reported = await rig.api<{ event: { id: string; start: string } }>('/api/cameras/front_door/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'person', state: 'pulse', seconds: 2 }),
+    });
+    const id = reported.event.id;
+    // No reload: the camera.event stream brings it in.
+    await eventually('the event on the timeline', 30_000, async () => {
+      const box = await page.locator(`camstack-timeline .event[data-event="${id}"]`).boundingBox();
+      assert.ok(box && box.width >= 1, `event box ${JSON.stringify(box)}`);
+    });
+    const card = page.locator(`camstack-event-strip button[data-event="${id}"]`);
+    await eventually('its card with the picture of the moment', 30_000, async () => {
+      const w = await card.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth);
+      assert.ok(w > 0, `naturalWidth ${w}`);
+    });
+    assert.match((await card.textContent()) ?? '', /Person/);
+    await card.click();
+    const frame = await grabPlaying(page);
+    const expected = Date.parse(reported.event.start) - 3000;
+    assert.ok(
+      Math.abs((frame.position ?? 0) - frame.currentTime * 1000 - expected) <= 1500,
+      'playback starts 3 s before the event',
+    );
+    const clock = readClock(ffmpegPath(), 'cam1', frame, new Date(frame.position ?? expected), 12);
+    const offset = (clock.at.getTime() + 500 - (frame.position ?? 0)) / 1000;
+    t.diagnostic(
+      `event ${reported.event.start}: playing ${new Date(frame.position ?? 0).toISOString()}, picture ${clock.at.toISOString()}`,
+    );
+    assert.ok(Math.abs(offset) <= 2, `the picture shows ${clock.at.toISOString()}`);
+    assert.deepEqual(await cspViolations(page), []);
+  });
+
   it('recording browser: a clip made elsewhere appears without a reload (events), with its trigger and thumbnail', async () => {
     const { page } = await rig.open('recordings?camera=front_door&clips=1');
     await page.locator('camstack-timeline .range').first().waitFor();

@@ -35,6 +35,14 @@ export class DiscoveryAnnouncer {
    */
   #chain: Promise<void> = Promise.resolve();
   #migrating = false;
+  /**
+   * A sequence (migration, then every config) is under way: a camera's config is not sent on its
+   * own meanwhile (during a migration HA would see it before it forgot the old topics, and make
+   * duplicates); the sequence sends what changed when it ends.
+   */
+  #announcing = 0;
+  /** This connection's first sequence has run (before it, nothing is sent on its own). */
+  #ready = false;
 
   constructor(bridge: BridgeContext) {
     this.#b = bridge;
@@ -57,13 +65,22 @@ export class DiscoveryAnnouncer {
   /** A new connection: the retained configs it finds are collected afresh. */
   reset(): void {
     this.#legacy.clear();
+    this.#ready = false;
   }
 
   /** Migrates what was found, then publishes every config, then runs `after` (the states). */
   announce(client: MqttClient, after: () => void): Promise<void> {
     const run = async () => {
-      await this.#migrateLegacy(client);
-      await this.#publishAll(client);
+      this.#announcing++;
+      try {
+        await this.#migrateLegacy(client);
+        await this.#publishAll(client);
+      } finally {
+        this.#announcing--;
+      }
+      this.#ready = true;
+      // A camera that changed while the sequence ran (e.g. reported a new event type).
+      for (const camera of this.#b.d.cameras.list()) this.cameraChanged(client, camera);
       after();
     };
     const next = this.#chain.then(run, run);
@@ -79,7 +96,7 @@ export class DiscoveryAnnouncer {
     const discoverable = this.#discoverable(camera);
     const key = discoveryKey(discoverable);
     const isNew = !this.#discovered.has(camera.id);
-    if (this.#discovered.get(camera.id) !== key && !this.#migrating) {
+    if (this.#discovered.get(camera.id) !== key && this.#ready && !this.#migrating && this.#announcing === 0) {
       this.#discovered.set(camera.id, key);
       const m = cameraDiscovery(this.#b.ctx, discoverable);
       client.publish(m.topic, JSON.stringify(m.payload), QOS1);
