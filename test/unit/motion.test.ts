@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Ajv } from 'ajv';
 import { motionArgs } from '../../server/src/motion/args.js';
 import {
   analysisHeight,
@@ -11,6 +12,7 @@ import {
 } from '../../server/src/motion/config.js';
 import { FrameComparer, RawFrameReader } from '../../server/src/motion/frames.js';
 import { type MotionZone, polygonArea, rasterizeMask } from '../../server/src/motion/mask.js';
+import { MotionConfigSchema } from '../../server/src/motion/schema.js';
 import { isMoving, MotionStateMachine, type MotionTransition, timingFor } from '../../server/src/motion/state.js';
 
 function problemsOf(raw: unknown): string[] {
@@ -416,5 +418,102 @@ describe('motion FFmpeg arguments', () => {
     assert.ok(!args.includes('-progress'));
     const withProgress = motionArgs('rtsp://127.0.0.1:8554/front', { fps: 2, width: 160, height: 90, progressFd: 3 });
     assert.equal(withProgress[withProgress.indexOf('-progress') + 1], 'pipe:3');
+  });
+});
+
+describe('motion settings schema (TypeBox, for the options file and the API)', () => {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const validate = ajv.compile(MotionConfigSchema);
+  const accepts = (raw: unknown): boolean => {
+    try {
+      parseMotionConfig(raw);
+      return true;
+    } catch (err) {
+      if (err instanceof MotionConfigError) return false;
+      throw err;
+    }
+  };
+  const zone = {
+    mode: 'exclude',
+    points: [
+      [0, 0],
+      [0.5, 0],
+      [0.5, 0.5],
+    ],
+  };
+  const cases: unknown[] = [
+    {},
+    { enabled: true },
+    { enabled: true, fps: 2.5, width: 640, sensitivity: 0, min_duration_seconds: 0, end_after_seconds: 300 },
+    {
+      stream: 'main',
+      zones: [
+        zone,
+        {
+          mode: 'include',
+          name: 'drive',
+          points: [
+            [0, 0.5],
+            [1, 0.5],
+            [1, 1],
+          ],
+        },
+      ],
+    },
+    { enabled: 1 },
+    { fps: 11 },
+    { fps: 0.5 },
+    { width: 322.5 },
+    { width: 321 },
+    { width: 158 },
+    { sensitivity: -1 },
+    { end_after_seconds: 0 },
+    { stream: 'sub' },
+    { zones: {} },
+    { zones: [{ ...zone, mode: 'mask' }] },
+    {
+      zones: [
+        {
+          ...zone,
+          points: [
+            [0, 0],
+            [1, 1],
+          ],
+        },
+      ],
+    },
+    {
+      zones: [
+        {
+          ...zone,
+          points: [
+            [0, 0],
+            [1, 1],
+            [2, 0],
+          ],
+        },
+      ],
+    },
+    { zones: [{ ...zone, points: [[0, 0], [1, 1], [1]] }] },
+    { zones: [{ ...zone, name: '  ' }] },
+    { zones: [{ ...zone, name: 'a\u0085b' }] },
+    { zones: [{ ...zone, extra: true }] },
+    { zones: Array.from({ length: 33 }, () => zone) },
+    { other: 1 },
+  ];
+  it('accepts and rejects what the validator does (apart from the geometric checks only it can make)', () => {
+    for (const raw of cases) assert.equal(validate(raw), accepts(raw), JSON.stringify(raw));
+  });
+
+  it('documents the same defaults', () => {
+    const props = MotionConfigSchema.properties;
+    const dflt = (key: keyof typeof props): unknown => (props[key] as { default?: unknown }).default;
+    assert.equal(dflt('fps'), DEFAULT_MOTION_CONFIG.fps);
+    assert.equal(dflt('width'), DEFAULT_MOTION_CONFIG.width);
+    assert.equal(dflt('sensitivity'), DEFAULT_MOTION_CONFIG.sensitivity);
+    assert.equal(dflt('min_duration_seconds'), DEFAULT_MOTION_CONFIG.minDurationSeconds);
+    assert.equal(dflt('end_after_seconds'), DEFAULT_MOTION_CONFIG.endAfterSeconds);
+    assert.equal(dflt('stream'), DEFAULT_MOTION_CONFIG.stream);
+    assert.equal(dflt('enabled'), false);
   });
 });

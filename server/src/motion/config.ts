@@ -8,7 +8,11 @@
  * for 1 s; the event ends after 8 s without motion.
  */
 
+import { TEXT_PATTERN } from '../config/text.js';
 import { type MotionPoint, type MotionZone, polygonArea, rasterizeMask } from './mask.js';
+
+/** Free text a person reads: not blank, no control characters (the options' rule for names). */
+const TEXT = new RegExp(TEXT_PATTERN);
 
 export type { MotionPoint, MotionZone };
 
@@ -205,13 +209,7 @@ function parseZone(zone: unknown, path: string, problems: MotionConfigProblem[])
   }
   let name: string | undefined;
   if (zone.name !== undefined) {
-    if (
-      typeof zone.name !== 'string' ||
-      zone.name.trim().length === 0 ||
-      zone.name.length > MOTION_LIMITS.name.max ||
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-      /[\u0000-\u001f\u007f]/.test(zone.name)
-    ) {
+    if (typeof zone.name !== 'string' || zone.name.length > MOTION_LIMITS.name.max || !TEXT.test(zone.name)) {
       problems.push({
         path: `${path}/name`,
         message: `must be text of 1–${MOTION_LIMITS.name.max} characters without control characters`,
