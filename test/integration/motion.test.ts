@@ -155,7 +155,7 @@ function groupGone(pgid: number): boolean {
   }
 }
 
-describe('motion detector (real FFmpeg and MediaMTX)', { timeout: 300_000 }, () => {
+describe('motion detector (real FFmpeg and MediaMTX)', { timeout: 900_000 }, () => {
   it('a still picture, then a box moving for 4 s: exactly one start, then one end', async () => {
     const { d, events } = detector('motion', {});
     try {
