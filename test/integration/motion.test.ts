@@ -41,6 +41,9 @@ const SCENES: Record<string, string> = {
   // Still for 8 s, a box crossing the left half for 4 s, then still again, with light noise.
   motion:
     "color=c=0x404040:size=640x360:rate=10[bg];color=c=white:size=60x60:rate=10[box];[bg][box]overlay=x='20+mod(t*150,240)':y=150:enable='between(t,8,12)',noise=alls=8:allf=t",
+  // As `motion`, but later (12 to 16 s) and at a low bitrate: the scene of the starved-FFmpeg test.
+  motion_late:
+    "color=c=0x404040:size=640x360:rate=10[bg];color=c=white:size=60x60:rate=10[box];[bg][box]overlay=x='20+mod(t*150,240)':y=150:enable='between(t,12,16)',noise=alls=8:allf=t",
   // A box moving all the time, only in the right third (x from 70 % to 95 %).
   masked:
     "color=c=0x404040:size=640x360:rate=10[bg];color=c=white:size=60x60:rate=10[box];[bg][box]overlay=x='448+mod(t*100,100)':y=150,noise=alls=8:allf=t",
@@ -53,6 +56,7 @@ function publisherScript(scene: string): string {
     '#!/bin/sh',
     `exec '${bins.ffmpeg}' -hide_banner -loglevel error -nostdin -re -f lavfi -i "${graph}" \\`,
     '  -c:v libx264 -preset ultrafast -tune zerolatency -pix_fmt yuv420p -g 10 -keyint_min 10 -sc_threshold 0 \\',
+    '  -b:v 400k -maxrate 400k -bufsize 800k \\',
     '  -f rtsp -rtsp_transport tcp "rtsp://127.0.0.1:$RTSP_PORT/$MTX_PATH"',
     '',
   ].join('\n');
@@ -78,6 +82,8 @@ before(async () => {
     rtsp: true,
     rtspTransports: ['tcp'],
     rtspAddress: `127.0.0.1:${rtsp}`,
+    // Room for a reader stopped for ~15 s (the starved-FFmpeg test) without dropping its packets.
+    writeQueueSize: 16384,
     rtmp: false,
     hls: false,
     webrtc: false,
@@ -181,6 +187,37 @@ describe('motion detector (real FFmpeg and MediaMTX)', { timeout: 900_000 }, () 
       assert.equal(status.running, true);
       assert.ok(status.fps > 0);
       assert.ok(status.lastScore !== null && status.lastScore < 0.538, `quiet again: ${status.lastScore}`);
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('a starved FFmpeg delivering the whole motion in one late burst: still one start and one end, ~4 s apart', async () => {
+    const { d, events } = detector('motion_late', {});
+    try {
+      await d.start();
+      // Frames arrive no earlier than they happen, so 9 frames means the scene is at least ~3 s
+      // in (before the motion at 12 s on any machine that keeps up at all).
+      await framesPass(d, 9);
+      const pid = d.status().pid as number;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        await sleep(15_000);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      assert.equal(events.length, 0, 'nothing while stopped');
+      await waitUntil(() => events.length >= 2, 120_000, 'motion start and end after the burst');
+      await framesPass(d, 15);
+      process.stdout.write(`# starved: ${JSON.stringify(events)}; ${JSON.stringify(d.status())}\n`);
+      assert.equal(d.status().pid, pid, 'the same FFmpeg (not restarted)');
+      assert.deepEqual(
+        events.map((e) => e.state),
+        ['start', 'end'],
+      );
+      const seconds = (Date.parse((events[1] as MotionEvent).at) - Date.parse((events[0] as MotionEvent).at)) / 1000;
+      // By arrival, the moving frames came within a fraction of a second: no event at all.
+      assert.ok(seconds >= 2 && seconds < 8, `motion lasted ${seconds} s of stream time`);
     } finally {
       await d.stop();
     }

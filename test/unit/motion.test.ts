@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { motionArgs } from '../../server/src/motion/args.js';
+import { FrameClock } from '../../server/src/motion/clock.js';
 import {
   analysisHeight,
   DEFAULT_MOTION_CONFIG,
@@ -515,5 +516,50 @@ describe('motion settings schema (TypeBox, for the options file and the API)', (
     assert.equal(dflt('end_after_seconds'), DEFAULT_MOTION_CONFIG.endAfterSeconds);
     assert.equal(dflt('stream'), DEFAULT_MOTION_CONFIG.stream);
     assert.equal(dflt('enabled'), false);
+  });
+});
+
+describe('frame clock', () => {
+  it('times regular frames by the stream, never after their arrival', () => {
+    const clock = new FrameClock(3);
+    let prev: number | null = null;
+    for (let n = 0; n < 300; n++) {
+      const arrival = 1_000_000 + n * 333.333 + ((n * 37) % 50); // 0–50 ms of jitter
+      const t = clock.frame(arrival);
+      assert.ok(t <= arrival, `frame ${n} timed after its arrival`);
+      if (prev !== null) assert.ok(Math.abs(t - prev - 333.333) < 60, `spacing ${t - prev}`);
+      prev = t;
+    }
+  });
+
+  it('keeps the spacing of a burst of late frames (a starved FFmpeg catching up)', () => {
+    const clock = new FrameClock(3);
+    const times: number[] = [];
+    for (let n = 0; n < 6; n++) times.push(clock.frame((n * 1000) / 3));
+    // Six seconds without frames, then the 18 frames of those seconds within 50 ms.
+    const burstAt = 2000 + 6000;
+    for (let k = 0; k < 18; k++) times.push(clock.frame(burstAt + k * 3));
+    const span = (times.at(-1) as number) - (times[5] as number);
+    assert.ok(
+      span > 5500 && span < 6500,
+      `18 frames span ${span} ms of stream time, not the 51 ms they took to arrive`,
+    );
+    // The clock's "now" lags the wall as much as the latest frame did.
+    const lag = burstAt + 51 - (times.at(-1) as number);
+    assert.ok(Math.abs(clock.now(burstAt + 51) - (burstAt + 51 - lag)) < 1);
+  });
+
+  it('does not drift away from a camera whose clock runs 0.5 % slow, and snaps after a long stall', () => {
+    const clock = new FrameClock(3);
+    let last = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const arrival = n * (1000 / 3) * 1.005;
+      last = arrival - clock.frame(arrival);
+      assert.ok(last < 1000, `lag ${last} ms at frame ${n}`);
+    }
+    const t = clock.frame(20_000 * (1000 / 3) * 1.005 + 60_000);
+    assert.equal(clock.now(0) + t, clock.now(t), 'no lag left after the snap');
+    clock.reset();
+    assert.equal(clock.frame(5), 5);
   });
 });

@@ -12,6 +12,7 @@ import { type FfmpegProgress, ProgressParser } from '../metrics/progress.js';
 import { ManagedProcess } from '../supervisor/managed-process.js';
 import type { RestartPolicyOptions } from '../supervisor/restart-policy.js';
 import { motionArgs } from './args.js';
+import { FrameClock } from './clock.js';
 import { analysisHeight, type MotionConfig, type MotionThresholds, thresholdsFor } from './config.js';
 import { FrameComparer, RawFrameReader } from './frames.js';
 import { rasterizeMask } from './mask.js';
@@ -21,7 +22,11 @@ import { isMoving, MotionStateMachine, type MotionTiming, timingFor } from './st
 export interface MotionEvent {
   camera: string;
   state: 'start' | 'end';
-  /** ISO 8601. start: the first moving frame of the event; end: the last one. */
+  /**
+   * ISO 8601. start: the first moving frame of the event; end: the last one. Frames are timed by
+   * their place in the stream (clock.ts): a late burst of frames keeps their spacing; what remains
+   * is the pipeline's least delay (network, decoding, the pipe).
+   */
   at: string;
   /** Peak score of the event so far: percentage (0..100) of the watched picture that changed between two frames. */
   score: number;
@@ -98,6 +103,7 @@ export class MotionDetector {
   readonly #reader: RawFrameReader;
   readonly #comparer: FrameComparer;
   readonly #machine: MotionStateMachine;
+  readonly #clock: FrameClock;
   readonly #thresholds: MotionThresholds;
   readonly #timing: MotionTiming;
   readonly #now: () => number;
@@ -127,6 +133,7 @@ export class MotionDetector {
     this.#reader = new RawFrameReader(width * height);
     this.#comparer = new FrameComparer(rasterizeMask(opts.config.zones, width, height), this.#thresholds.pixelDelta);
     this.#machine = new MotionStateMachine(this.#timing);
+    this.#clock = new FrameClock(fps);
     const name = `ffmpeg:${opts.camera}:motion`;
     const progress = new ProgressParser();
     const onProgress = deps.onProgress;
@@ -180,6 +187,7 @@ export class MotionDetector {
     this.#release = null;
     this.#reader.reset();
     this.#comparer.reset();
+    this.#clock.reset();
     this.#emit(this.#machine.finish());
     this.#frameTimes = [];
     this.#frameScores = [];
@@ -224,6 +232,7 @@ export class MotionDetector {
       this.#lastPid = pid;
       this.#reader.reset();
       this.#comparer.reset();
+      this.#clock.reset();
     }
     const cpu0 = process.cpuUsage();
     this.#reader.push(chunk, (frame) => this.#onFrame(frame));
@@ -232,13 +241,14 @@ export class MotionDetector {
   }
 
   #onFrame(frame: Uint8Array): void {
-    const at = this.#now();
+    const arrival = this.#now();
+    const at = this.#clock.frame(arrival);
     this.#frames++;
-    this.#lastFrameAt = at;
+    this.#lastFrameAt = arrival;
     const score = this.#comparer.compare(frame);
-    this.#frameTimes.push(at);
+    this.#frameTimes.push(arrival);
     this.#frameScores.push(score ?? Number.NaN);
-    while (this.#frameTimes.length > 0 && at - (this.#frameTimes[0] as number) > FPS_WINDOW_MS) {
+    while (this.#frameTimes.length > 0 && arrival - (this.#frameTimes[0] as number) > FPS_WINDOW_MS) {
       this.#frameTimes.shift();
       this.#frameScores.shift();
     }
@@ -248,7 +258,7 @@ export class MotionDetector {
   }
 
   #onTick(): void {
-    this.#emit(this.#machine.tick(this.#now()));
+    this.#emit(this.#machine.tick(this.#clock.now(this.#now())));
   }
 
   #emit(transition: ReturnType<MotionStateMachine['tick']>): void {
