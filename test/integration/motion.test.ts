@@ -82,8 +82,11 @@ before(async () => {
     rtsp: true,
     rtspTransports: ['tcp'],
     rtspAddress: `127.0.0.1:${rtsp}`,
-    // Room for a reader stopped for ~15 s (the starved-FFmpeg test) without dropping its packets.
+    // Room for a reader stopped for ~15 s (the starved-FFmpeg test): its packets queue up instead of
+    // being dropped, and neither its silence nor a blocked write ends its session.
     writeQueueSize: 16384,
+    readTimeout: '60s',
+    writeTimeout: '60s',
     rtmp: false,
     hls: false,
     webrtc: false,
@@ -207,7 +210,9 @@ describe('motion detector (real FFmpeg and MediaMTX)', { timeout: 900_000 }, () 
         process.kill(pid, 'SIGCONT');
       }
       assert.equal(events.length, 0, 'nothing while stopped');
-      await waitUntil(() => events.length >= 2, 120_000, 'motion start and end after the burst');
+      await waitUntil(() => events.length >= 2, 120_000, 'motion start and end after the burst').catch((err) => {
+        throw new Error(`${err}; events ${JSON.stringify(events)}; status ${JSON.stringify(d.status())}`);
+      });
       await framesPass(d, 15);
       process.stdout.write(`# starved: ${JSON.stringify(events)}; ${JSON.stringify(d.status())}\n`);
       assert.equal(d.status().pid, pid, 'the same FFmpeg (not restarted)');
