@@ -223,6 +223,14 @@ describe('panel: recording browser', { timeout: 600_000 }, () => {
     );
     assert.ok(Math.abs(offset) <= 2, `the picture shows ${clock.at.toISOString()}`);
     assert.deepEqual(await cspViolations(page), []);
+    // The event's clip ends 10 s after the event (its post-roll): a clip asked for before that
+    // would extend it, so the next test waits for it.
+    await eventually('the event clip saved', 90_000, async () => {
+      const ev = await rig.api<{ clipId: string | null }>(`/api/camera-events/${id}`);
+      assert.ok(ev.clipId, 'the event has a clip');
+      const clip = await rig.api<{ inProgress: boolean }>(`/api/recordings/${ev.clipId}`);
+      assert.equal(clip.inProgress, false);
+    });
   });
 
   it('recording browser: a clip made elsewhere appears without a reload (events), with its trigger and thumbnail', async () => {
