@@ -22,12 +22,12 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { SyntheticCameraServer } from '../scripts/synthetic-cameras.js';
+import { analysisHeight, parseMotionConfig, thresholdsFor } from '../server/src/config/motion.js';
 import { resolveBinaries } from '../server/src/engines/binaries.js';
 import { EventBus } from '../server/src/events/bus.js';
 import { createLogger } from '../server/src/log/logger.js';
 import { SecretRedactor } from '../server/src/log/redact.js';
 import { motionArgs } from '../server/src/motion/args.js';
-import { analysisHeight, parseMotionConfig, thresholdsFor } from '../server/src/motion/config.js';
 import { MotionDetector } from '../server/src/motion/detector.js';
 import { freePorts } from '../test/helpers/ports.js';
 import { startServerProcess } from '../test/helpers/server-process.js';

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MotionEventSources } from './camera-events/motion-source.js';
 import { OnvifEventSources } from './camera-events/onvif-source.js';
 import { cameraEventRoutes } from './camera-events/routes.js';
 import { eventRules } from './camera-events/rules.js';
@@ -259,6 +260,18 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     logger,
     report: (r) => cameraEvents.report(r),
   });
+  const motionSources = new MotionEventSources({
+    cameras: () => store.list(),
+    bus,
+    logger,
+    redactor,
+    ffmpegBin,
+    pidDir: join(workDir, 'pids'),
+    onProgress: (name, progress) => sampler.recordProgress(name, progress),
+    restreamUrl: (id) => restreamUrl(id, engines.ports),
+    acquireInternalReader: (id) => runtime.acquireInternalReader(id),
+    report: (r) => cameraEvents.report(r),
+  });
   const thumbnails = new ThumbnailCache({
     ffmpeg: ffmpegBin,
     cacheDir: join(config.dataDir, 'thumbnails'),
@@ -300,7 +313,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
   });
   const metrics = new MetricsRegistry({ bus });
   const sampler = new ProcessSampler({
-    processes: () => [engines.go2rtc, engines.mediamtx, ...liveHub.processes()],
+    processes: () => [engines.go2rtc, engines.mediamtx, ...liveHub.processes(), ...motionSources.processes()],
     registry: metrics,
     bus,
   });
@@ -317,7 +330,11 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       (a) => registerOpenApi(a, { version: pkg.version }),
       (a) => recordingRoutes(a, { recordings, store, thumbnails }),
       (a) => snapshotRoutes(a, { snapshots }),
-      (a) => cameraEventRoutes(a, { events: cameraEvents, sources: (id) => ({ onvif: onvifSources.status(id) }) }),
+      (a) =>
+        cameraEventRoutes(a, {
+          events: cameraEvents,
+          sources: (id) => ({ onvif: onvifSources.status(id), motion: motionSources.status(id) }),
+        }),
       (a) => cameraRoutes(a, { store, status: runtime, tester: connectionTester }),
       (a) => engineRoutes(a, { engine: (name) => engines.get(name) }),
       (a) =>
@@ -418,6 +435,13 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
         start: () => cameraEvents.start(),
         stop: () => cameraEvents.stop(),
         stopTimeoutMs: 3_000,
+      },
+      // Camstack's motion detectors (their FFmpegs reaped before the recordings stop).
+      {
+        name: 'motion-events',
+        start: () => motionSources.start(),
+        stop: () => motionSources.stop(),
+        stopTimeoutMs: 4_000,
       },
       // The cameras' own ONVIF events (unsubscribed first when stopping).
       {

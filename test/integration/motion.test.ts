@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type MotionConfig, parseMotionConfig } from '../../server/src/config/motion.js';
 import { resolveBinaries } from '../../server/src/engines/binaries.js';
 import { EventBus } from '../../server/src/events/bus.js';
 import { createLogger } from '../../server/src/log/logger.js';
 import { SecretRedactor } from '../../server/src/log/redact.js';
-import { type MotionConfig, parseMotionConfig } from '../../server/src/motion/config.js';
 import {
   MotionDetector,
   type MotionDetectorDeps,

@@ -9,6 +9,7 @@ import { type CameraStatus, type CameraStatusSource, initialStatus } from '../..
 import { CameraStore } from '../../server/src/cameras/store.js';
 import { toEventSettings } from '../../server/src/config/events-config.js';
 import { loadConfig } from '../../server/src/config/load.js';
+import { DEFAULT_MOTION_CONFIG } from '../../server/src/config/motion.js';
 import type { EngineHealth } from '../../server/src/engines/engines.js';
 import { EventBus } from '../../server/src/events/bus.js';
 import { BODY_LIMIT, buildApp, type CamstackApp } from '../../server/src/http/app.js';
@@ -376,6 +377,7 @@ describe('camera API: create, read, change, delete', () => {
       recording: { continuous: true, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
       events: toEventSettings(undefined),
       onvif: null,
+      motion: DEFAULT_MOTION_CONFIG,
     });
     assert.deepEqual((await send(h, { method: 'GET', url: '/api/cameras/yard' })).json(), view);
     assert.deepEqual(added, ['yard']);

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { countViewers, type DeriveInputs, deriveStatus, type Tracking } from '../../server/src/cameras/runtime.js';
 import { toEventSettings } from '../../server/src/config/events-config.js';
 import type { Camera } from '../../server/src/config/load.js';
+import { DEFAULT_MOTION_CONFIG } from '../../server/src/config/motion.js';
 import type { Go2rtcStreamInfo, MediamtxPath } from '../../server/src/engines/clients.js';
 
 const camera: Camera = {
@@ -18,6 +19,7 @@ const camera: Camera = {
   recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 5, clipSeconds: 20 },
   events: toEventSettings(undefined),
   onvif: null,
+  motion: DEFAULT_MOTION_CONFIG,
 };
 const tracking = (over: Partial<Tracking> = {}): Tracking => ({
   verification: { state: 'ok', facts: { codec: 'h264', resolution: '640x360', fps: 25, audioCodec: null }, at: 0 },

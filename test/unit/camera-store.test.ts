@@ -8,6 +8,7 @@ import { toCameraView } from '../../server/src/cameras/api-schemas.js';
 import { CameraStore } from '../../server/src/cameras/store.js';
 import { toEventSettings } from '../../server/src/config/events-config.js';
 import { type Camera, type Config, loadConfig } from '../../server/src/config/load.js';
+import { DEFAULT_MOTION_CONFIG } from '../../server/src/config/motion.js';
 import { DomainError } from '../../server/src/domain-errors.js';
 import { EventBus } from '../../server/src/events/bus.js';
 import { type ApiError, fromDomainError } from '../../server/src/http/errors.js';
@@ -109,6 +110,7 @@ describe('CameraStore: add, update, remove persist and survive a reload', () => 
       recording: { continuous: false, retainDays: 3, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
       events: toEventSettings(undefined),
       onvif: null,
+      motion: DEFAULT_MOTION_CONFIG,
     });
     assert.deepEqual(f.store.list(), [camera]);
     assert.deepEqual(reload(f).cameras, [camera]);

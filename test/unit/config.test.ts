@@ -24,6 +24,7 @@ import {
   saveCamerasFile,
   yamlLineOf,
 } from '../../server/src/config/load.js';
+import { DEFAULT_MOTION_CONFIG } from '../../server/src/config/motion.js';
 
 const DEFAULT_CAMERAS_FILE = '/config/cameras.yaml';
 const defaultFileExists = existsSync(DEFAULT_CAMERAS_FILE);
@@ -267,6 +268,7 @@ describe('loadConfig: cameras file', () => {
         recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
         events: toEventSettings(undefined),
         onvif: null,
+        motion: DEFAULT_MOTION_CONFIG,
       },
       {
         id: 'garage',
@@ -281,6 +283,7 @@ describe('loadConfig: cameras file', () => {
         recording: { continuous: true, retainDays: 15, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
         events: toEventSettings(undefined),
         onvif: null,
+        motion: DEFAULT_MOTION_CONFIG,
       },
     ];
     assert.deepEqual(config.cameras, expected);
@@ -564,6 +567,7 @@ describe('saveCamerasFile', () => {
       recording: { continuous: true, retainDays: 15, clipRetainDays: 90, preRollSeconds: 3, clipSeconds: 60 },
       events: toEventSettings(undefined),
       onvif: null,
+      motion: DEFAULT_MOTION_CONFIG,
     },
     {
       id: 'yard',
@@ -578,6 +582,7 @@ describe('saveCamerasFile', () => {
       recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
       events: toEventSettings(undefined),
       onvif: null,
+      motion: DEFAULT_MOTION_CONFIG,
     },
   ];
   const optionsCamera: Camera = { ...fileCameras[1]!, id: 'ui_cam', name: 'UI', origin: 'options' };

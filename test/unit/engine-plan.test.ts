@@ -11,6 +11,7 @@ import {
 } from '../../server/src/cameras/engine-plan.js';
 import { toEventSettings } from '../../server/src/config/events-config.js';
 import type { Camera } from '../../server/src/config/load.js';
+import { DEFAULT_MOTION_CONFIG } from '../../server/src/config/motion.js';
 import { assertDistinctPorts, DEFAULT_ENGINE_PORTS, HA_CORE_GO2RTC_PORTS } from '../../server/src/engines/ports.js';
 
 const ports = { mediamtxRtsp: 8554, go2rtcRtsp: 18554 };
@@ -30,6 +31,7 @@ function cam(over: Partial<Camera> = {}): Camera {
     recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
     events: toEventSettings(undefined),
     onvif: null,
+    motion: DEFAULT_MOTION_CONFIG,
     ...over,
   };
 }

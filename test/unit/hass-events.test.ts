@@ -7,6 +7,7 @@ import type { CameraStatus } from '../../server/src/cameras/status.js';
 import { toEventSettings } from '../../server/src/config/events-config.js';
 import { integrationConfig } from '../../server/src/config/integration-options.js';
 import type { Camera } from '../../server/src/config/load.js';
+import { DEFAULT_MOTION_CONFIG } from '../../server/src/config/motion.js';
 import { buildMediamtxConfig } from '../../server/src/engines/mediamtx-config.js';
 import {
   clipSavedEvent,
@@ -33,6 +34,7 @@ const camera: Camera = {
   recording: { continuous: false, retainDays: 7, clipRetainDays: 30, preRollSeconds: 0, clipSeconds: 20 },
   events: toEventSettings(undefined),
   onvif: null,
+  motion: DEFAULT_MOTION_CONFIG,
 };
 const status = (state: CameraStatus['state'], lastError: string | null = null): CameraStatus => ({
   id: 'front_door',

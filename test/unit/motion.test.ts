@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
-import { motionArgs } from '../../server/src/motion/args.js';
-import { FrameClock } from '../../server/src/motion/clock.js';
 import {
   analysisHeight,
   DEFAULT_MOTION_CONFIG,
@@ -10,10 +8,12 @@ import {
   parseMotionConfig,
   thresholdsFor,
   watchedFraction,
-} from '../../server/src/motion/config.js';
+} from '../../server/src/config/motion.js';
+import { type MotionZone, polygonArea, rasterizeMask } from '../../server/src/config/motion-mask.js';
+import { MotionConfigSchema } from '../../server/src/config/motion-schema.js';
+import { motionArgs } from '../../server/src/motion/args.js';
+import { FrameClock } from '../../server/src/motion/clock.js';
 import { FrameComparer, RawFrameReader } from '../../server/src/motion/frames.js';
-import { type MotionZone, polygonArea, rasterizeMask } from '../../server/src/motion/mask.js';
-import { MotionConfigSchema } from '../../server/src/motion/schema.js';
 import { isMoving, MotionStateMachine, type MotionTransition, timingFor } from '../../server/src/motion/state.js';
 
 function problemsOf(raw: unknown): string[] {

@@ -22,6 +22,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { toEventSettings } from '../../server/src/config/events-config.js';
 import type { Camera } from '../../server/src/config/load.js';
+import { DEFAULT_MOTION_CONFIG } from '../../server/src/config/motion.js';
 import { resolveBinaries } from '../../server/src/engines/binaries.js';
 import { type CamstackEvents, EventBus } from '../../server/src/events/bus.js';
 import { buildApp, type CamstackApp } from '../../server/src/http/app.js';
@@ -115,6 +116,7 @@ function camera(id: string, recording: Partial<Camera['recording']> = {}): Camer
     },
     events: toEventSettings(undefined),
     onvif: null,
+    motion: DEFAULT_MOTION_CONFIG,
   };
 }
 

@@ -18,7 +18,19 @@ import type { CameraEvents } from './service.js';
 export interface CameraEventRoutesOptions {
   events: Pick<CameraEvents, 'list' | 'get' | 'picture' | 'report' | 'types'>;
   /** Where a camera's events come from, and how that is going (its ONVIF subscription). */
-  sources?: (camera: string) => { onvif: OnvifSourceStatus | null };
+  sources?: (camera: string) => { onvif: OnvifSourceStatus | null; motion?: MotionSourceStatus | null };
+}
+
+/** A camera's motion detector as the API shows it. */
+export interface MotionSourceStatus {
+  running: boolean;
+  healthy: boolean;
+  motion: boolean;
+  fps: number;
+  lastScore: number | null;
+  recentPeakScore: number | null;
+  lastError: string | null;
+  thresholds: { areaPercent: number };
 }
 
 /** A camera's ONVIF subscription as the API shows it. */
@@ -200,6 +212,21 @@ export async function cameraEventRoutes(app: CamstackApp, options: CameraEventRo
                   { additionalProperties: false },
                 ),
               ),
+              motion: nullable(
+                Type.Object(
+                  {
+                    running: Type.Boolean(),
+                    healthy: Type.Boolean({ description: 'Frames are arriving.' }),
+                    motion: Type.Boolean({ description: 'Motion now.' }),
+                    fps: Type.Number({ description: 'Frames analysed per second.' }),
+                    lastScore: nullable(Type.Number({ description: 'Share of the watched picture that changed, %.' })),
+                    recentPeakScore: nullable(Type.Number({ description: 'The highest score of the last 10 s.' })),
+                    areaPercent: Type.Number({ description: 'The score that counts as motion at this sensitivity.' }),
+                    lastError: nullable(Type.String()),
+                  },
+                  { additionalProperties: false },
+                ),
+              ),
             },
             { additionalProperties: false },
           ),
@@ -209,7 +236,9 @@ export async function cameraEventRoutes(app: CamstackApp, options: CameraEventRo
     },
     async (request) => {
       const { id } = request.params;
-      const onvif = options.sources?.(id).onvif ?? null;
+      const sources = options.sources?.(id);
+      const motion = sources?.motion ?? null;
+      const onvif = sources?.onvif ?? null;
       return {
         camera: id,
         types: events.types(id),
@@ -221,6 +250,19 @@ export async function cameraEventRoutes(app: CamstackApp, options: CameraEventRo
                 failures: onvif.failures,
                 ...(onvif.error !== undefined ? { error: onvif.error } : {}),
                 ...(onvif.retryInMs !== undefined ? { retryInMs: Math.round(onvif.retryInMs) } : {}),
+              },
+        motion:
+          motion === null
+            ? null
+            : {
+                running: motion.running,
+                healthy: motion.healthy,
+                motion: motion.motion,
+                fps: motion.fps,
+                lastScore: motion.lastScore,
+                recentPeakScore: motion.recentPeakScore,
+                areaPercent: motion.thresholds.areaPercent,
+                lastError: motion.lastError,
               },
       };
     },

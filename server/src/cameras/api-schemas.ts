@@ -10,6 +10,7 @@
 import { Type } from 'typebox';
 import { DETECTION_TYPES, EventsConfigSchema } from '../config/events-config.js';
 import type { Camera } from '../config/load.js';
+import { MotionConfigSchema, MotionZoneSchema } from '../config/motion-schema.js';
 import { OnvifConfigSchema } from '../config/onvif-config.js';
 import { CAMERA_ID_PATTERN, CameraConfigSchema, RecordingConfigSchema } from '../config/schema.js';
 import type { SourceType } from '../config/source.js';
@@ -88,6 +89,23 @@ export const OnvifInputSchema = Type.Union(
   { description: "The camera's ONVIF service (its own events): {} turns it on with the defaults, null off." },
 );
 
+const fileMotion = MotionConfigSchema.properties;
+
+/** The motion settings in the API's spelling (camelCase), every field optional on input. */
+export const MotionInputSchema = Type.Object(
+  {
+    enabled: withoutDefault(fileMotion.enabled),
+    fps: withoutDefault(fileMotion.fps),
+    width: withoutDefault(fileMotion.width),
+    sensitivity: withoutDefault(fileMotion.sensitivity),
+    minDurationSeconds: withoutDefault(fileMotion.min_duration_seconds),
+    endAfterSeconds: withoutDefault(fileMotion.end_after_seconds),
+    stream: withoutDefault(fileMotion.stream),
+    zones: withoutDefault(fileMotion.zones),
+  },
+  { additionalProperties: false, description: "Camstack's motion detector on this camera; every field is optional." },
+);
+
 const cameraFields = {
   name: fileFields.name,
   source: fileFields.source,
@@ -110,6 +128,7 @@ const cameraFields = {
   recording: Type.Optional(RecordingInputSchema),
   events: Type.Optional(EventsInputSchema),
   onvif: Type.Optional(OnvifInputSchema),
+  motion: Type.Optional(MotionInputSchema),
 };
 
 /** POST /api/cameras. Credentials may be embedded in `source`; they are split out and stored apart. */
@@ -140,6 +159,7 @@ export const CameraPreviewInputSchema = Type.Object(
     recording: cameraFields.recording,
     events: cameraFields.events,
     onvif: cameraFields.onvif,
+    motion: cameraFields.motion,
   },
   { additionalProperties: false, description: 'A camera to test; nothing is saved.' },
 );
@@ -180,6 +200,7 @@ export const CameraUpdateSchema = Type.Object(
     recording: cameraFields.recording,
     events: cameraFields.events,
     onvif: cameraFields.onvif,
+    motion: cameraFields.motion,
   },
   { additionalProperties: false, description: 'Changes to a camera; omitted fields keep their value.' },
 );
@@ -240,6 +261,19 @@ export const CameraViewSchema = Type.Object(
       ),
       Type.Null(),
     ]),
+    motion: Type.Object(
+      {
+        enabled: Type.Boolean(),
+        fps: Type.Number(),
+        width: Type.Integer(),
+        sensitivity: Type.Integer(),
+        minDurationSeconds: Type.Number(),
+        endAfterSeconds: Type.Number(),
+        stream: Type.Enum(['substream', 'main']),
+        zones: Type.Array(MotionZoneSchema),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false, description: 'A camera as the API returns it (never its credentials).' },
 );
@@ -391,5 +425,9 @@ export function toCameraView(camera: Camera): CameraView {
             hasCredentials: camera.onvif.username !== null,
             events: camera.onvif.events,
           },
+    motion: {
+      ...camera.motion,
+      zones: camera.motion.zones.map((z) => ({ ...z, points: z.points.map(([x, y]): [number, number] => [x, y]) })),
+    },
   };
 }

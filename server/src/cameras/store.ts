@@ -19,6 +19,7 @@ import {
   saveCamerasFile,
   validateCameraConfig,
 } from '../config/load.js';
+import { MOTION_KEYS } from '../config/motion.js';
 import { ONVIF_KEYS } from '../config/onvif-config.js';
 import { splitCredentials } from '../config/source.js';
 import { DomainError, type DomainProblem, summarizeProblems } from '../domain-errors.js';
@@ -57,6 +58,7 @@ const CAMERA_KEYS: Record<string, string> = {
   recording: 'recording',
   events: 'events',
   onvif: 'onvif',
+  motion: 'motion',
 };
 const RECORDING_KEYS: Record<string, string> = {
   continuous: 'continuous',
@@ -71,6 +73,7 @@ const NESTED_KEYS: Record<string, Record<string, string>> = {
   recording: RECORDING_KEYS,
   events: EVENT_KEYS,
   onvif: ONVIF_KEYS,
+  motion: MOTION_KEYS,
 };
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -83,6 +86,7 @@ function clone(camera: Camera): Camera {
     recording: { ...camera.recording },
     events: { ...camera.events, record: [...camera.events.record], notify: [...camera.events.notify] },
     onvif: camera.onvif === null ? null : { ...camera.onvif },
+    motion: { ...camera.motion, zones: camera.motion.zones.map((z) => ({ ...z, points: [...z.points] })) },
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { toEventSettings } from './events-config.js';
 import { ajvProblems } from './messages.js';
+import { MotionConfigError, parseMotionConfig } from './motion.js';
 import { toOnvifSettings } from './onvif-config.js';
 import {
   CAMERA_ENABLED_DEFAULT,
@@ -22,6 +23,15 @@ export interface RawCameraList {
   origin: 'options' | 'file';
   label: string;
   cameras: readonly unknown[];
+}
+
+/** `/zones/1/points/0` → `.zones[1].points[0]`. */
+function pointerPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .filter(Boolean)
+    .map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg}`))
+    .join('');
 }
 
 function cameraPointer(index: number, key?: string): string {
@@ -108,7 +118,9 @@ export function checkCameras(
       for (const p of cameraContentProblems(rawCamera, allowTestSources, flagged)) {
         // Credential conflicts concern the camera as a whole in the file.
         const pointer =
-          p.key === 'source' || p.key === 'substream' ? cameraPointer(index, p.key) : cameraPointer(index);
+          p.key === 'source' || p.key === 'substream' || p.key.startsWith('motion')
+            ? cameraPointer(index, p.key)
+            : cameraPointer(index);
         problems.push(makeProblem(list.label, pointer, p.message));
       }
     });
@@ -134,6 +146,15 @@ function cameraContentProblems(
   }
   for (const conflict of mergeCredentials(rawCamera).conflicts) {
     out.push({ key: conflict.field, message: conflict.message });
+  }
+  // The motion block's checks beyond its schema (a zone with no area, nothing left to watch).
+  if (!flagged('motion')) {
+    try {
+      parseMotionConfig(rawCamera.motion);
+    } catch (err) {
+      if (!(err instanceof MotionConfigError)) throw err;
+      for (const p of err.problems) out.push({ key: `motion${pointerPath(p.path)}`, message: p.message });
+    }
   }
   return out;
 }
@@ -213,5 +234,6 @@ export function toCamera(raw: CameraConfig, origin: 'options' | 'file', credenti
     },
     events: toEventSettings(raw.events),
     onvif: toOnvifSettings(raw.onvif),
+    motion: parseMotionConfig(raw.motion),
   };
 }

@@ -12,6 +12,7 @@
 import Type from 'typebox';
 import { EventsConfigSchema } from './events-config.js';
 import { INTEGRATION_OPTION_SCHEMAS } from './integration-options.js';
+import { MotionConfigSchema } from './motion-schema.js';
 import { OnvifConfigSchema } from './onvif-config.js';
 import { CAMERA_ID_PATTERN, NO_CONTROL_PATTERN, TEXT_PATTERN } from './text.js';
 
@@ -174,6 +175,7 @@ export const CameraConfigSchema = Type.Object(
     recording: Type.Optional(Nullable(RecordingConfigSchema)),
     events: Type.Optional(Nullable(EventsConfigSchema)),
     onvif: Type.Optional(Nullable(OnvifConfigSchema)),
+    motion: Type.Optional(Nullable(MotionConfigSchema)),
   },
   { additionalProperties: false, description: 'One camera, as written in options.json or the cameras file.' },
 );

@@ -6,6 +6,7 @@
 import type { EventSettings, RecordingSettings } from '../contract/index.js';
 import type { CamstackEnv } from './env.js';
 import type { IntegrationConfig } from './integration-options.js';
+import type { MotionConfig } from './motion.js';
 import type { OnvifSettings } from './onvif-config.js';
 import type { LogLevel } from './schema.js';
 import type { SourceType } from './source.js';
@@ -32,6 +33,8 @@ export interface Camera {
   events: EventSettings;
   /** Its ONVIF service (its own events), or null when off. */
   onvif: OnvifSettings | null;
+  /** Camstack's own motion detector on the camera (off by default). */
+  motion: MotionConfig;
 }
 
 export interface Config {

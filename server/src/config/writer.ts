@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { Document } from 'yaml';
 import { syncDir } from '../fs-sync.js';
 import { eventsToFileForm } from './events-config.js';
+import { motionToFileForm } from './motion.js';
 import { onvifToFileForm } from './onvif-config.js';
 import type { CameraConfig } from './schema.js';
 import type { Camera } from './types.js';
@@ -25,6 +26,7 @@ export function cameraToFileForm(camera: Camera): CameraConfig {
   };
   out.events = eventsToFileForm(camera.events);
   if (camera.onvif !== null) out.onvif = onvifToFileForm(camera.onvif);
+  out.motion = motionToFileForm(camera.motion) as CameraConfig['motion'];
   return out;
 }
 

@@ -38,6 +38,33 @@ export interface EventSettings {
   notifyCooldownSeconds: number;
 }
 
+/** A corner of a mask zone: [x, y] as fractions of the picture ((0, 0) is the top left). */
+export type MotionPoint = [x: number, y: number];
+
+/** A zone of the motion mask. */
+export interface MotionZone {
+  /** exclude: changes inside never count; include: with include zones, only changes inside count. */
+  mode: 'include' | 'exclude';
+  points: MotionPoint[];
+  name?: string;
+}
+
+/** Camstack's own motion detector on a camera. */
+export interface MotionSettings {
+  enabled: boolean;
+  /** Frames analysed per second (1–10). */
+  fps: number;
+  /** Width of the analysed grey picture (160–640). */
+  width: number;
+  /** 0 (only large, clear changes) … 100 (small changes count). */
+  sensitivity: number;
+  minDurationSeconds: number;
+  endAfterSeconds: number;
+  /** Which stream it watches: the substream (cheap) or the main stream. */
+  stream: 'substream' | 'main';
+  zones: MotionZone[];
+}
+
 /** A camera's ONVIF service as the API shows it: never its password. */
 export interface OnvifView {
   /** null: the host of the camera's source URL. */
@@ -67,6 +94,7 @@ export interface CameraView {
   events: EventSettings;
   /** The camera's ONVIF service (its own events), or null when off. */
   onvif: OnvifView | null;
+  motion: MotionSettings;
 }
 
 /**
@@ -91,6 +119,7 @@ export interface CameraInput {
     password?: string | null;
     events?: boolean;
   } | null;
+  motion?: Partial<MotionSettings>;
 }
 
 export type CameraState = 'idle' | 'connecting' | 'streaming' | 'offline' | 'error';

@@ -5,6 +5,9 @@
  * machine turns the scores into start/end events. All the judgement is in the pure modules
  * (`config.ts`, `mask.ts`, `frames.ts`, `state.ts`, `args.ts`); this file is only the I/O.
  */
+
+import { analysisHeight, type MotionConfig, type MotionThresholds, thresholdsFor } from '../config/motion.js';
+import { rasterizeMask } from '../config/motion-mask.js';
 import type { EventBus, ProcessState } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
@@ -13,9 +16,7 @@ import { ManagedProcess } from '../supervisor/managed-process.js';
 import type { RestartPolicyOptions } from '../supervisor/restart-policy.js';
 import { motionArgs } from './args.js';
 import { FrameClock } from './clock.js';
-import { analysisHeight, type MotionConfig, type MotionThresholds, thresholdsFor } from './config.js';
 import { FrameComparer, RawFrameReader } from './frames.js';
-import { rasterizeMask } from './mask.js';
 import { isMoving, MotionStateMachine, type MotionTiming, timingFor } from './state.js';
 
 /** A motion event of one camera. */

@@ -3,7 +3,7 @@
  * starts, restarts or stops detectors so that exactly the enabled ones run. Every event goes to
  * one `onMotion` callback (the bus, later). Nothing here knows where the settings come from.
  */
-import type { MotionConfig } from './config.js';
+import type { MotionConfig } from '../config/motion.js';
 import { MotionDetector, type MotionDetectorDeps, type MotionEvent, type MotionStatus } from './detector.js';
 
 export interface MotionTarget {

@@ -5,7 +5,7 @@
  * `maxGapMs` between two moving frames, so one dropped frame does not cancel it, and a lone
  * flicker never lasts long enough), and ends after `endAfterMs` without a moving frame.
  */
-import type { MotionThresholds } from './config.js';
+import type { MotionThresholds } from '../config/motion.js';
 
 export interface MotionTiming {
   /** Motion must last this long (first to latest moving frame) before the event starts. */

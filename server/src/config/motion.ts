@@ -8,8 +8,8 @@
  * for 1 s; the event ends after 8 s without motion.
  */
 
-import { TEXT_PATTERN } from '../config/text.js';
-import { type MotionPoint, type MotionZone, polygonArea, rasterizeMask } from './mask.js';
+import { type MotionPoint, type MotionZone, polygonArea, rasterizeMask } from './motion-mask.js';
+import { TEXT_PATTERN } from './text.js';
 
 /** Free text a person reads: not blank, no control characters (the options' rule for names). */
 const TEXT = new RegExp(TEXT_PATTERN);
@@ -289,3 +289,33 @@ export function thresholdsFor(sensitivity: number): MotionThresholds {
     lightingPercent: 80,
   };
 }
+
+/** The settings → the file form (snake_case), every key spelled out. */
+export function motionToFileForm(m: MotionConfig): Record<string, unknown> {
+  return {
+    enabled: m.enabled,
+    fps: m.fps,
+    width: m.width,
+    sensitivity: m.sensitivity,
+    min_duration_seconds: m.minDurationSeconds,
+    end_after_seconds: m.endAfterSeconds,
+    stream: m.stream,
+    zones: m.zones.map((z) => ({
+      mode: z.mode,
+      points: z.points.map(([x, y]) => [x, y]),
+      ...(z.name === undefined ? {} : { name: z.name }),
+    })),
+  };
+}
+
+/** API field → file key, for the store's updates. */
+export const MOTION_KEYS: Readonly<Record<keyof MotionConfig, string>> = {
+  enabled: 'enabled',
+  fps: 'fps',
+  width: 'width',
+  sensitivity: 'sensitivity',
+  minDurationSeconds: 'min_duration_seconds',
+  endAfterSeconds: 'end_after_seconds',
+  stream: 'stream',
+  zones: 'zones',
+};

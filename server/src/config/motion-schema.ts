@@ -5,8 +5,8 @@
  * what a schema cannot say (a zone encloses an area; the zones leave something to watch).
  */
 import Type from 'typebox';
-import { TEXT_PATTERN } from '../config/text.js';
-import { MOTION_DEFAULTS, MOTION_LIMITS } from './config.js';
+import { MOTION_DEFAULTS, MOTION_LIMITS } from './motion.js';
+import { TEXT_PATTERN } from './text.js';
 
 const fraction = Type.Number({ minimum: 0, maximum: 1 });
 
