@@ -42,6 +42,7 @@ import { SecretRedactor } from './log/redact.js';
 import { MetricsRegistry } from './metrics/registry.js';
 import { metricsRoutes } from './metrics/routes.js';
 import { ProcessSampler } from './metrics/sampler.js';
+import { onvifRoutes } from './onvif/routes.js';
 import { recordingRoutes } from './recordings/routes.js';
 import { RecordingService } from './recordings/service.js';
 import { ThumbnailCache } from './recordings/thumbnails.js';
@@ -330,6 +331,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       (a) => registerOpenApi(a, { version: pkg.version }),
       (a) => recordingRoutes(a, { recordings, store, thumbnails }),
       (a) => snapshotRoutes(a, { snapshots }),
+      (a) => onvifRoutes(a),
       (a) =>
         cameraEventRoutes(a, {
           events: cameraEvents,

@@ -127,6 +127,40 @@ describe('ONVIF camera events', () => {
     assert.ok(types.includes('digital_input') && types.includes('motion'), `reported types: ${types}`);
   });
 
+  it('adding a camera from ONVIF: its streams for the form, without credentials; discovery; bad input refused', async () => {
+    const port = Number(new URL(mock.baseUrl).port);
+    const post = (path: string, body: unknown) =>
+      fetch(`${sp.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const res = await post('/api/onvif/streams', {
+      host: '127.0.0.1',
+      port,
+      username: 'onvif',
+      password: 's3cret-onvif',
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    const streams = JSON.parse(text) as { source: { uri: string; codec: string } | null };
+    assert.match(streams.source?.uri ?? '', /^rtsp:\/\/127\.0\.0\.1:554\//);
+    assert.ok(!text.includes('s3cret-onvif'), 'no credential in the answer');
+    const wrong = await post('/api/onvif/streams', {
+      host: '127.0.0.1',
+      port,
+      username: 'onvif',
+      password: 'wrong-one',
+    });
+    assert.equal(wrong.status, 502);
+    assert.ok(!(await wrong.text()).includes('wrong-one'));
+    assert.equal((await post('/api/onvif/streams', { host: 'a b' })).status, 400);
+    const found = await post('/api/onvif/discover', { address: '127.0.0.1', seconds: 1 });
+    assert.equal(found.status, 200);
+    assert.ok(Array.isArray(((await found.json()) as { cameras: unknown[] }).cameras));
+    assert.equal((await post('/api/onvif/discover', { address: 'camera.local' })).status, 400);
+  });
+
   it('the camera unplugged: retrying with a growing pause, no busy loop; back: subscribed again', async () => {
     await mock.kill();
     const killedAt = mock.requests.length;
