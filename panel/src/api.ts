@@ -125,6 +125,19 @@ export const api = {
     params: { camera?: string; from?: string; to?: string; type?: string; order?: 'asc' | 'desc'; limit?: number },
     signal?: AbortSignal,
   ) => request<CameraEventList>('GET', `api/camera-events${query(params)}`, undefined, signal),
+  onvifDiscover: (body: { address?: string; seconds?: number }) =>
+    request<{ cameras: { host: string; port: number; name: string | null; hardware: string | null }[] }>(
+      'POST',
+      'api/onvif/discover',
+      body,
+    ),
+  onvifStreams: (body: { host: string; port?: number; username?: string; password?: string }) =>
+    request<{
+      name: string | null;
+      model: string | null;
+      source: { uri: string; codec: string; width: number; height: number } | null;
+      substream: { uri: string; codec: string; width: number; height: number } | null;
+    }>('POST', 'api/onvif/streams', body),
   timeline: (id: string, day: string, signal?: AbortSignal) =>
     request<Timeline>('GET', `api/cameras/${enc(id)}/timeline${query({ day })}`, undefined, signal),
 };

@@ -27,9 +27,18 @@ export function formToTestInput(v: FormValues, editing: CameraView | null): Came
   return input;
 }
 
+/** What the form holds besides its text fields: the camera's events, ONVIF and motion blocks. */
+export interface FormExtras {
+  events?: CameraInput['events'];
+  /** ONVIF on (its address; empty host: the stream's) or off. */
+  onvif?: { enabled: boolean; host: string; port: string };
+  motion?: CameraInput['motion'];
+}
+
+const num = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : (s as unknown as number));
+
 /** Pure: what the form sends. Numbers stay as typed when they are not numbers (the API says why). */
-export function formToInput(v: FormValues, editing: CameraView | null): CameraInput {
-  const num = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : (s as unknown as number));
+export function formToInput(v: FormValues, editing: CameraView | null, extras: FormExtras = {}): CameraInput {
   const input: CameraInput = {
     name: v.name,
     source: v.source,
@@ -47,5 +56,15 @@ export function formToInput(v: FormValues, editing: CameraView | null): CameraIn
   else if (editing?.substream) input.substream = null;
   if (v.username !== '') input.username = v.username;
   if (v.password !== '') input.password = v.password;
+  if (extras.events) input.events = extras.events;
+  if (extras.motion) input.motion = extras.motion;
+  if (extras.onvif?.enabled) {
+    input.onvif = {
+      host: extras.onvif.host.trim() === '' ? null : extras.onvif.host.trim(),
+      port: num(extras.onvif.port),
+    };
+  } else if (extras.onvif && editing?.onvif) {
+    input.onvif = null;
+  }
   return input;
 }

@@ -66,7 +66,7 @@ describe('panel: settings tools', { timeout: 600_000 }, () => {
     await page.locator('#f-source').fill('ftp://192.0.2.1/x');
     await page.locator('form button.test').click();
     await page.locator('[data-field="source"] .field-error').waitFor();
-    await page.locator('form button[type="button"]:not(.test)').click();
+    await page.locator('form button.cancel').click();
     assert.equal((await fetch(`${rig.sp.baseUrl}/api/cameras/porch`)).status, 404, 'nothing was saved');
 
     // Editing: the stored password is used when the field is left "unchanged".
@@ -75,6 +75,55 @@ describe('panel: settings tools', { timeout: 600_000 }, () => {
     await eventually('the stored camera tested', 30_000, async () =>
       assert.equal(await result.getAttribute('data-state'), 'ok'),
     );
+    assert.deepEqual(await cspViolations(page), []);
+  });
+
+  it('camera events in the form: types that record and notify, ONVIF, the motion detector with a zone drawn on the picture', async () => {
+    const { page } = await rig.open('settings');
+    await page.locator('li[data-camera="front_door"] button.edit').click();
+    const editor = page.locator('camstack-camera-events-editor');
+    await editor.waitFor();
+    await editor.locator('input[name="notify-person"]').check();
+    await editor.locator('input[name="record-tamper"]').check();
+    await editor.locator('input[name="motion"]').check();
+    // A zone: three corners clicked on the camera's picture, closed, then "only here".
+    const mask = editor.locator('.mask');
+    await mask.scrollIntoViewIfNeeded();
+    const box = (await mask.boundingBox()) as { x: number; y: number; width: number; height: number };
+    for (const [fx, fy] of [
+      [0.1, 0.1],
+      [0.6, 0.1],
+      [0.35, 0.7],
+    ] as const) {
+      await page.mouse.click(box.x + box.width * fx, box.y + box.height * fy);
+    }
+    await editor.locator('button.close-zone').click();
+    await editor.locator('ol.zones li[data-zone="0"] select').selectOption('include');
+    await page.locator('form button.primary').click();
+    await page.locator('.notice').waitFor();
+    const saved = await rig.api<{
+      events: { notify: string[]; record: string[] };
+      motion: { enabled: boolean; zones: { mode: string; points: [number, number][] }[] };
+    }>('/api/cameras/front_door');
+    assert.deepEqual(saved.events.notify, ['person']);
+    assert.ok(saved.events.record.includes('tamper'));
+    assert.equal(saved.motion.enabled, true);
+    assert.equal(saved.motion.zones.length, 1);
+    assert.equal(saved.motion.zones[0]?.mode, 'include');
+    const [first] = saved.motion.zones[0]?.points ?? [];
+    assert.ok(first && Math.abs(first[0] - 0.1) < 0.03 && Math.abs(first[1] - 0.1) < 0.03, `first corner ${first}`);
+    await eventually('the detector running', 30_000, async () => {
+      const s = await rig.api<{ motion: { running: boolean } | null }>('/api/cameras/front_door/events');
+      assert.equal(s.motion?.running, true);
+    });
+    // Turned off again from the form.
+    await page.locator('li[data-camera="front_door"] button.edit').click();
+    await page.locator('camstack-camera-events-editor input[name="motion"]').uncheck();
+    await page.locator('form button.primary').click();
+    await eventually('motion off', 15_000, async () => {
+      const c = await rig.api<{ motion: { enabled: boolean } }>('/api/cameras/front_door');
+      assert.equal(c.motion.enabled, false);
+    });
     assert.deepEqual(await cspViolations(page), []);
   });
 

@@ -16,13 +16,15 @@ import {
   type Problem,
   type StorageReport,
 } from '../api.js';
-import { type FormValues, formToInput, formToTestInput } from '../camera-form.js';
+import { type FormExtras, type FormValues, formToInput, formToTestInput } from '../camera-form.js';
 import { fmtDuration, STATE_LABEL } from '../format.js';
 import { icon, mdiCameraPlus, mdiDelete, mdiLanConnect, mdiLock, mdiPencil, mdiRestart } from '../icons.js';
 import { describeTest } from '../storage.js';
 import { StoreController, store } from '../store.js';
 import type { CamstackConfirm } from './confirm.js';
 import './confirm.js';
+import { type CameraEventsValue, eventsValueOf } from '../settings/camera-events-editor.js';
+import '../settings/camera-events-editor.js';
 import { storageCard } from '../settings/storage-card.js';
 import { settingsStyles } from '../settings/styles.js';
 
@@ -73,6 +75,12 @@ export class CamstackSettings extends LitElement {
   @state() private testing: CameraTestResult | 'running' | null = null;
   /** Engines being restarted. */
   @state() private restarting = new Set<string>();
+  /** The camera's events, ONVIF and motion while it is edited; an ONVIF camera found while adding. */
+  @state() private extras: CameraEventsValue | null = null;
+  @state() private found: { host: string; port: number; name: string | null }[] | null = null;
+  @state() private finding = false;
+  @state() private addOnvif: { host: string; port: number } | null = null;
+  @state() private findAddress = '';
   #testAbort: AbortController | null = null;
   @query('camstack-confirm') private confirm!: CamstackConfirm;
   #storageVersion = -1;
@@ -139,6 +147,9 @@ export class CamstackSettings extends LitElement {
     this.#endTest();
     this.editing = 'new';
     this.values = { ...EMPTY };
+    this.extras = null;
+    this.found = null;
+    this.addOnvif = null;
     this.errors = {};
     this.formError = '';
     this.notice = '';
@@ -161,6 +172,7 @@ export class CamstackSettings extends LitElement {
       preRollSeconds: String(cam.recording.preRollSeconds),
       clipSeconds: String(cam.recording.clipSeconds),
     };
+    this.extras = eventsValueOf(cam.events, cam.onvif, cam.motion);
     this.errors = {};
     this.formError = '';
     this.notice = '';
@@ -186,7 +198,25 @@ export class CamstackSettings extends LitElement {
     this.errors = {};
     this.formError = '';
     try {
-      const input = formToInput(this.values, editing);
+      const extras: FormExtras = this.extras
+        ? {
+            events: {
+              record: this.extras.events.record,
+              notify: this.extras.events.notify,
+              postRollSeconds: this.extras.events.postRollSeconds,
+              cooldownSeconds: this.extras.events.cooldownSeconds,
+            },
+            onvif: this.extras.onvif,
+            motion: {
+              enabled: this.extras.motion.enabled,
+              sensitivity: this.extras.motion.sensitivity,
+              zones: this.extras.motion.zones,
+            },
+          }
+        : this.addOnvif
+          ? { onvif: { enabled: true, host: this.addOnvif.host, port: String(this.addOnvif.port) } }
+          : {};
+      const input = formToInput(this.values, editing, extras);
       const saved = editing ? await api.updateCamera(editing.id, input) : await api.addCamera(input);
       this.#endTest();
       this.editing = null;
@@ -309,15 +339,87 @@ export class CamstackSettings extends LitElement {
       ${this.#field('clipRetainDays', 'Keep clips (days)', { type: 'number' })}
       ${this.#field('preRollSeconds', 'Clip pre-roll (s)', { type: 'number' })}
       ${this.#field('clipSeconds', 'Clip length (s)', { type: 'number' })}
+      ${
+        this.extras && cam
+          ? html`<div class="field wide events-editor"><camstack-camera-events-editor .value=${this.extras} camera=${cam.id}
+              @change=${(e: CustomEvent<CameraEventsValue>) => {
+                this.extras = e.detail;
+              }}></camstack-camera-events-editor></div>`
+          : adding
+            ? this.#finder()
+            : nothing
+      }
       ${this.formError ? html`<div class="form-error" role="alert">${this.formError}</div>` : nothing}
       <div class="form-actions">
         <button type="submit" class="primary" ?disabled=${this.saving}>${adding ? 'Add camera' : 'Save'}</button>
         <button type="button" class="test" ?disabled=${this.testing === 'running'} @click=${this.#testConnection}
           aria-describedby="test-result">${icon(mdiLanConnect)} Test connection</button>
-        <button type="button" @click=${this.#cancel}>Cancel</button>
+        <button type="button" class="cancel" @click=${this.#cancel}>Cancel</button>
         ${this.saving ? html`<span class="muted">Saving and checking…</span>` : nothing}
       </div>
     </form>`;
+  }
+
+  /** Adding: find an ONVIF camera and take its streams (and its own events) into the form. */
+  #finder() {
+    return html`<div class="field wide onvif-finder">
+      <label for="f-find">Find an ONVIF camera (optional)</label>
+      <span class="finder-row">
+        <input id="f-find" name="findAddress" placeholder="its IP address, or empty to search" .value=${this.findAddress}
+          @input=${(e: Event) => {
+            this.findAddress = (e.target as HTMLInputElement).value;
+          }} />
+        <button type="button" class="find" ?disabled=${this.finding} @click=${this.#find}>Find cameras</button>
+      </span>
+      ${this.finding ? html`<span class="hint">Looking…</span>` : nothing}
+      ${
+        this.found === null
+          ? nothing
+          : this.found.length === 0
+            ? html`<span class="hint">None answered. Type the camera's address above, or its stream URL below.</span>`
+            : html`<ul class="found">${this.found.map(
+                (c) => html`<li><button type="button" data-host=${c.host} @click=${() => this.#useCamera(c)}>
+                  Use ${c.name ?? c.host} (${c.host}:${c.port})</button></li>`,
+              )}</ul>
+              <span class="hint">Fill in the camera's user name and password below first: they are asked for its streams.</span>`
+      }
+    </div>`;
+  }
+
+  async #find(): Promise<void> {
+    this.finding = true;
+    this.found = null;
+    try {
+      const address = this.findAddress.trim();
+      const res = await api.onvifDiscover(address ? { address } : {});
+      this.found = res.cameras;
+    } catch (err) {
+      this.formError = `Finding cameras failed: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      this.finding = false;
+    }
+  }
+
+  async #useCamera(c: { host: string; port: number; name: string | null }): Promise<void> {
+    this.formError = '';
+    try {
+      const s = await api.onvifStreams({
+        host: c.host,
+        port: c.port,
+        ...(this.values.username ? { username: this.values.username, password: this.values.password } : {}),
+      });
+      if (!s.source) throw new Error('the camera named no video stream');
+      this.values = {
+        ...this.values,
+        source: s.source.uri,
+        substream: s.substream && s.substream.uri !== s.source.uri ? s.substream.uri : '',
+        name: this.values.name || (s.name ?? c.name ?? ''),
+      };
+      this.addOnvif = { host: c.host, port: c.port };
+      this.notice = `Streams of ${s.name ?? c.host} filled in; its own events will be followed.`;
+    } catch (err) {
+      this.formError = err instanceof Error ? err.message : String(err);
+    }
   }
 
   #testResult() {

@@ -244,5 +244,20 @@ export const settingsStyles = [
     .engine button.restart {
       font-size: 13px;
     }
-  `,
+    .finder-row {
+    display: flex;
+    gap: 8px;
+    flex-wrap: wrap;
+  }
+  .finder-row input {
+    flex: 1 1 12em;
+  }
+  ul.found {
+    list-style: none;
+    margin: 4px 0;
+    padding: 0;
+    display: grid;
+    gap: 4px;
+  }
+`,
 ];
