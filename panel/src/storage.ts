@@ -21,8 +21,9 @@ export interface DiskPicture {
 }
 
 export interface CameraBar extends Omit<CameraUsage, 'clips'> {
-  /** Unprotected part, then protected part, in % of the largest camera. */
+  /** The tiers in % of the largest camera: 24/7 video, clips (both unprotected), protected. */
   plain: number;
+  clips: number;
   protected: number;
 }
 
@@ -56,7 +57,9 @@ export function cameraBars(r: StorageReport): CameraBar[] {
     bytes: c.bytes,
     protectedBytes: c.protectedBytes,
     recordings: c.recordings,
-    plain: pct(c.bytes - c.protectedBytes, max),
+    clipBytes: c.clipBytes,
+    plain: pct(c.bytes - c.protectedBytes - c.clipBytes, max),
+    clips: pct(c.clipBytes, max),
     protected: pct(c.protectedBytes, max),
   }));
 }

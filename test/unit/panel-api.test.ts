@@ -45,8 +45,8 @@ describe('connection test results', () => {
 
 describe('storage report', () => {
   const usage = [
-    { camera: 'gone', bytes: 50, protectedBytes: 0, recordings: 1, clips: 1 },
-    { camera: 'porch', bytes: 700, protectedBytes: 200, recordings: 7, clips: 2 },
+    { camera: 'gone', bytes: 50, protectedBytes: 0, clipBytes: 50, recordings: 1, clips: 1 },
+    { camera: 'porch', bytes: 700, protectedBytes: 200, clipBytes: 100, recordings: 7, clips: 2 },
   ];
   const cameras = [
     { id: 'porch', name: 'Porch' },

@@ -7,8 +7,8 @@ import { cameraBars, describeTest, diskPicture } from '../../panel/src/storage.j
 
 const report = (over: Partial<StorageReport> = {}): StorageReport => ({
   cameras: [
-    { camera: 'porch', name: 'Porch', configured: true, bytes: 800, protectedBytes: 200, recordings: 8, clips: 2 },
-    { camera: 'yard', name: 'Yard', configured: true, bytes: 200, protectedBytes: 0, recordings: 2, clips: 0 },
+    { camera: 'porch', name: 'Porch', configured: true, bytes: 800, protectedBytes: 200, clipBytes: 100, recordings: 8, clips: 2 },
+    { camera: 'yard', name: 'Yard', configured: true, bytes: 200, protectedBytes: 0, clipBytes: 0, recordings: 2, clips: 0 },
   ],
   totalBytes: 1000,
   protectedBytes: 200,
@@ -43,13 +43,13 @@ describe('panel storage picture', () => {
     assert.equal(none.capAt, null);
   });
 
-  it('a bar per camera scaled to the largest, protected part apart', () => {
+  it('a bar per camera scaled to the largest, in tiers: 24/7 video, clips, protected', () => {
     const bars = cameraBars(report());
     assert.deepEqual(
-      bars.map((b) => [b.camera, b.plain, b.protected]),
+      bars.map((b) => [b.camera, b.plain, b.clips, b.protected]),
       [
-        ['porch', 75, 25],
-        ['yard', 25, 0],
+        ['porch', 62.5, 12.5, 25],
+        ['yard', 25, 0, 0],
       ],
     );
     assert.deepEqual(cameraBars(report({ cameras: [] })), []);

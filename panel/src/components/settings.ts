@@ -502,7 +502,12 @@ export class CamstackSettings extends LitElement {
             : html`<p class="muted">Loading…</p>`
         }
       </section>
-      ${storageCard(this.storage, this.storageError, () => void this.#loadStorage())}
+      ${storageCard(
+        this.storage,
+        this.storageError,
+        () => void this.#loadStorage(),
+        (id) => store.camera(id)?.recording ?? null,
+      )}
       <camstack-confirm></camstack-confirm>
     `;
   }

@@ -10,7 +10,22 @@ import { icon, mdiHarddisk, mdiRefresh } from '../icons.js';
 import { cameraBars, diskPicture } from '../storage.js';
 import { styleProps } from '../style-props.js';
 
-export function storageCard(r: StorageReport | null, error: string, refresh: () => void) {
+/** One camera's tiers in words: what each holds and how long it is kept. */
+function tiers(
+  b: { bytes: number; protectedBytes: number; clipBytes: number },
+  days: { retainDays: number; clipRetainDays: number } | null,
+): string {
+  const video = fmtBytes(Math.max(0, b.bytes - b.protectedBytes - b.clipBytes));
+  const keep = (n: number | undefined) => (n === undefined ? '' : ` (${n} d)`);
+  return `24/7 ${video}${keep(days?.retainDays)} · clips ${fmtBytes(b.clipBytes)}${keep(days?.clipRetainDays)} · protected ${fmtBytes(b.protectedBytes)} (kept)`;
+}
+
+export function storageCard(
+  r: StorageReport | null,
+  error: string,
+  refresh: () => void,
+  retention: (camera: string) => { retainDays: number; clipRetainDays: number } | null = () => null,
+) {
   const disk = r ? diskPicture(r) : null;
   const bars = r ? cameraBars(r) : [];
   const lim = r?.limits;
@@ -40,16 +55,23 @@ export function storageCard(r: StorageReport | null, error: string, refresh: () 
             ${lim && lim.minFreeBytes !== null ? html`<span><span class="swatch-line min-free"></span>keeps ${lim.minFreePercent} % free (${fmtBytes(lim.minFreeBytes)})</span>` : nothing}
           </div>
         </div>
+        <div class="legend tiers-legend">
+          <span><span class="swatch"></span>24/7 video (kept the camera's days)</span>
+          <span><span class="swatch clips"></span>clips (kept the camera's clip days)</span>
+          <span><span class="swatch protected"></span>protected (kept until unprotected)</span>
+        </div>
         <div class="bars" role="list" aria-label="Storage per camera">
           ${bars.map(
             (b) => html`<div class="bar-row" role="listitem" data-camera=${b.camera}
-              aria-label="${b.name}: ${fmtBytes(b.bytes)}, ${fmtBytes(b.protectedBytes)} protected, ${b.recordings} recordings${b.configured ? '' : ' (removed camera)'}">
+              aria-label="${b.name}: ${fmtBytes(b.bytes)}: 24/7 ${fmtBytes(b.bytes - b.protectedBytes - b.clipBytes)}, clips ${fmtBytes(b.clipBytes)}, protected ${fmtBytes(b.protectedBytes)}; ${b.recordings} recordings${b.configured ? '' : ' (removed camera)'}">
               <span>${b.name}${b.configured ? '' : html` <span class="muted">(removed)</span>`}</span>
               <span class="bar-track" aria-hidden="true">
                 <span class="bar-fill" style=${barWidth(b.plain)}></span>
+                <span class="bar-fill clips" style=${barWidth(b.clips)}></span>
                 <span class="bar-fill protected" style=${barWidth(b.protected)}></span>
               </span>
               <span class="muted">${fmtBytes(b.bytes)}</span>
+              <span class="tiers muted">${tiers(b, retention(b.camera))}</span>
             </div>`,
           )}
         </div>`

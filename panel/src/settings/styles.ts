@@ -170,6 +170,15 @@ export const settingsStyles = [
     .bar-fill.protected {
       background: var(--cs-protected);
     }
+    .bar-fill.clips,
+    .swatch.clips {
+      background: var(--cs-clip);
+    }
+    .bar-row .tiers {
+      grid-column: 2 / -1;
+      font-size: 12px;
+      margin-top: -6px;
+    }
     .legend {
       display: flex;
       gap: 14px;

@@ -258,6 +258,8 @@ export interface CameraUsage {
   configured: boolean;
   bytes: number;
   protectedBytes: number;
+  /** Clips not protected (kept `clipRetainDays`); the rest of the unprotected bytes is 24/7 video. */
+  clipBytes: number;
   recordings: number;
   clips: number;
 }

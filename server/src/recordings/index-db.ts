@@ -232,11 +232,19 @@ export class RecordingIndex {
   }
 
   /** Bytes (all, and protected) and number of recordings per camera, cameras in name order. */
-  usageByCamera(): { camera: string; bytes: number; protectedBytes: number; recordings: number; clips: number }[] {
+  usageByCamera(): {
+    camera: string;
+    bytes: number;
+    protectedBytes: number;
+    clipBytes: number;
+    recordings: number;
+    clips: number;
+  }[] {
     return this.#db
       .prepare(
         `SELECT camera, COALESCE(SUM(size), 0) AS bytes,
            COALESCE(SUM(CASE WHEN protected = 1 THEN size ELSE 0 END), 0) AS protectedBytes,
+           COALESCE(SUM(CASE WHEN protected = 0 AND type = 'clip' THEN size ELSE 0 END), 0) AS clipBytes,
            COUNT(*) AS recordings, SUM(CASE WHEN type = 'clip' THEN 1 ELSE 0 END) AS clips
          FROM recordings GROUP BY camera ORDER BY camera`,
       )
@@ -244,6 +252,7 @@ export class RecordingIndex {
       camera: string;
       bytes: number;
       protectedBytes: number;
+      clipBytes: number;
       recordings: number;
       clips: number;
     }[];

@@ -10,6 +10,8 @@ export interface CameraUsage {
   camera: string;
   bytes: number;
   protectedBytes: number;
+  /** Clips not protected (kept clip_retain_days); the rest of the unprotected bytes is 24/7 video. */
+  clipBytes: number;
   recordings: number;
   clips: number;
 }
@@ -33,6 +35,10 @@ const CameraUsageSchema = Type.Object(
     configured: Type.Boolean({ description: 'false: recordings of a camera that was removed.' }),
     bytes: Type.Integer({ minimum: 0, description: 'All its recordings (segments and clips).' }),
     protectedBytes: Type.Integer({ minimum: 0, description: 'Of which protected (never deleted automatically).' }),
+    clipBytes: Type.Integer({
+      minimum: 0,
+      description: 'Of which clips not protected (kept clipRetainDays); the rest is 24/7 video (retainDays).',
+    }),
     recordings: Type.Integer({ minimum: 0 }),
     clips: Type.Integer({ minimum: 0 }),
   },
@@ -91,7 +97,7 @@ export function storageReport(
 ): StorageReport {
   const byCamera = new Map(usage.map((u) => [u.camera, u]));
   const rows: StorageReport['cameras'] = [];
-  const empty = { bytes: 0, protectedBytes: 0, recordings: 0, clips: 0 };
+  const empty = { bytes: 0, protectedBytes: 0, clipBytes: 0, recordings: 0, clips: 0 };
   for (const c of cameras) {
     const u = byCamera.get(c.id) ?? { camera: c.id, ...empty };
     byCamera.delete(c.id);
@@ -120,5 +126,11 @@ export function storageReport(
 }
 
 function pick(u: Omit<CameraUsage, 'camera'>): Omit<CameraUsage, 'camera'> {
-  return { bytes: u.bytes, protectedBytes: u.protectedBytes, recordings: u.recordings, clips: u.clips };
+  return {
+    bytes: u.bytes,
+    protectedBytes: u.protectedBytes,
+    clipBytes: u.clipBytes,
+    recordings: u.recordings,
+    clips: u.clips,
+  };
 }
