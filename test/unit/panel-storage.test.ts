@@ -7,8 +7,26 @@ import { cameraBars, describeTest, diskPicture } from '../../panel/src/storage.j
 
 const report = (over: Partial<StorageReport> = {}): StorageReport => ({
   cameras: [
-    { camera: 'porch', name: 'Porch', configured: true, bytes: 800, protectedBytes: 200, clipBytes: 100, recordings: 8, clips: 2 },
-    { camera: 'yard', name: 'Yard', configured: true, bytes: 200, protectedBytes: 0, clipBytes: 0, recordings: 2, clips: 0 },
+    {
+      camera: 'porch',
+      name: 'Porch',
+      configured: true,
+      bytes: 800,
+      protectedBytes: 200,
+      clipBytes: 100,
+      recordings: 8,
+      clips: 2,
+    },
+    {
+      camera: 'yard',
+      name: 'Yard',
+      configured: true,
+      bytes: 200,
+      protectedBytes: 0,
+      clipBytes: 0,
+      recordings: 2,
+      clips: 0,
+    },
   ],
   totalBytes: 1000,
   protectedBytes: 200,
