@@ -18,7 +18,7 @@ import {
   MIN_SNAPSHOT_WIDTH,
 } from '../../nodes/src/constants.js';
 import { SseParser } from '../../nodes/src/event-stream.js';
-import { eventCamera } from '../../nodes/src/nodes/events/index.js';
+import { eventCamera, eventLinks } from '../../nodes/src/nodes/events/index.js';
 import { snapshotFileName } from '../../nodes/src/nodes/snapshot/index.js';
 import { backoffDelay } from '../../nodes/src/signals.js';
 import {
@@ -107,6 +107,22 @@ describe('message validation', () => {
     assert.deepEqual(resolveEventTypes('camera.status,snapshot.saved'), ['camera.status', 'snapshot.saved']);
     assert.deepEqual(resolveEventTypes([]), []);
     throwsField(() => resolveEventTypes(['camera.status', 'motion']), 'types', /unknown event type "motion"/);
+  });
+});
+
+describe('camera events in the events node', () => {
+  it('carry the picture of the moment and the clip as URLs of the server; nothing for other events', () => {
+    const url = (p: string) => `http://camstack:8098${p}`;
+    assert.deepEqual(
+      eventLinks('camera.event', { pictureUrl: '/api/camera-events/evt_3/picture.jpg', clipId: 'clip_9' }, url),
+      {
+        picture: 'http://camstack:8098/api/camera-events/evt_3/picture.jpg',
+        clip: 'http://camstack:8098/api/recordings/clip_9/video',
+      },
+    );
+    assert.deepEqual(eventLinks('camera.event', { pictureUrl: null, clipId: null }, url), {});
+    assert.deepEqual(eventLinks('camera.event', { pictureUrl: 'http://evil/x', clipId: '../x' }, url), {});
+    assert.deepEqual(eventLinks('clip.saved', { pictureUrl: '/api/x' }, url), {});
   });
 });
 

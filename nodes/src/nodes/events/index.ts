@@ -38,6 +38,25 @@ export function eventCamera(data: unknown): string | null {
   return null;
 }
 
+/**
+ * A camera event's picture of the moment and clip as absolute URLs of this server (fetch them
+ * with the server's token, e.g. through a camstack node or an http request with the header).
+ */
+export function eventLinks(
+  type: string,
+  data: unknown,
+  url: (path: string) => string,
+): { picture?: string; clip?: string } {
+  if (type !== 'camera.event' || typeof data !== 'object' || data === null) return {};
+  const d = data as { pictureUrl?: unknown; clipId?: unknown };
+  return {
+    ...(typeof d.pictureUrl === 'string' && d.pictureUrl.startsWith('/api/') ? { picture: url(d.pictureUrl) } : {}),
+    ...(typeof d.clipId === 'string' && /^clip_\d+$/.test(d.clipId)
+      ? { clip: url(`/api/recordings/${d.clipId}/video`) }
+      : {}),
+  };
+}
+
 /** The event types a 400 from `GET /api/events` names as unknown (`problems: [{field: 'types', message: 'unknown: a, b'}]`). */
 export function unknownTypes(err: CamstackError): string[] {
   if (err.status !== 400) return [];
@@ -103,7 +122,14 @@ export function registerEvents(RED: NodeAPI): void {
           if (count === 1 || count % 10 === 0) {
             status.ok(`connected · ${count} events`);
           }
-          this.send({ topic: ev.type, event: ev.type, camera: eventCamera(ev.data), eventId: ev.id, payload: ev.data });
+          this.send({
+            topic: ev.type,
+            event: ev.type,
+            camera: eventCamera(ev.data),
+            eventId: ev.id,
+            payload: ev.data,
+            ...eventLinks(ev.type, ev.data, (path) => client.url(path)),
+          });
         },
         onState: (st) => {
           if (stream !== s) return;
