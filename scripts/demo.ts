@@ -152,12 +152,32 @@ const demoClip = setTimeout(async () => {
   }
 }, 12_000);
 
+// A first camera event (a person for three seconds, as a doorbell camera would say): the
+// recording timeline shows it with its picture, and it records a clip by the camera's rules.
+const demoEvent = setTimeout(async () => {
+  const base = `http://127.0.0.1:${camstack.port}`;
+  try {
+    const list = (await (await fetch(`${base}/api/camera-events?camera=front_door&limit=1`)).json()) as {
+      items?: unknown[];
+    };
+    if ((list.items ?? []).length > 0) return;
+    await fetch(`${base}/api/cameras/front_door/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'person', state: 'pulse', seconds: 3, detail: 'demo' }),
+    });
+  } catch (err) {
+    camstack.logger.warn({ err: String(err) }, 'demo: the first camera event could not be reported');
+  }
+}, 30_000);
+
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
     clearTimeout(demoClip);
+    clearTimeout(demoEvent);
     void (async () => {
       await camstack.stop(signal);
       await sim.stop();

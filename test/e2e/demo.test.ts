@@ -77,7 +77,10 @@ describe('npm run demo', () => {
       async () => {
         const res = await fetch(`${base}/api/recordings?camera=front_door&limit=200`);
         items = ((await res.json()) as { items: RecordingView[] }).items;
-        return items.some((r) => r.type === 'segment') && items.some((r) => r.type === 'clip' && !r.inProgress);
+        return (
+          items.some((r) => r.type === 'segment') &&
+          items.some((r) => r.type === 'clip' && r.trigger === 'demo' && !r.inProgress)
+        );
       },
       60_000,
       'a segment (10-minute segments: the first one is still open) and a saved clip of front_door',
@@ -88,7 +91,7 @@ describe('npm run demo', () => {
     const thumb = await fetch(`${base}/api/recordings/${segment.id}/thumbnail.jpg`);
     assert.equal(thumb.status, 200);
     assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
-    const clip = items.find((r) => r.type === 'clip') as RecordingView;
+    const clip = items.find((r) => r.type === 'clip' && r.trigger === 'demo') as RecordingView;
     assert.equal(clip.trigger, 'demo');
     assert.ok(clip.durationSeconds >= 5, `the clip holds its pre-roll and duration (${clip.durationSeconds} s)`);
   });
