@@ -157,7 +157,7 @@ describe('panel: settings tools', { timeout: 600_000 }, () => {
     );
   });
 
-  it('storage: the disk with the cap and free space, a bar per camera with its protected part', async () => {
+  it('storage: the disk with the cap and free space, a bar per camera in tiers (24/7, clips, protected) with how long each is kept', async () => {
     await eventually('something recorded', 60_000, async () => {
       const s = await rig.api<{ totalBytes: number }>('/api/storage');
       assert.ok(s.totalBytes > 0);
@@ -167,7 +167,11 @@ describe('panel: settings tools', { timeout: 600_000 }, () => {
     await bar.waitFor();
     assert.match(
       (await bar.getAttribute('aria-label')) ?? '',
-      /^Front door: [\d.]+ [KMG]?B, 0 B protected, \d+ recordings$/,
+      /^Front door: [\d.]+ [KMG]?B: 24\/7 [\d.]+ [KMG]?B, clips [\d.]+ [KMG]?B, protected 0 B; \d+ recordings$/,
+    );
+    assert.match(
+      (await bar.locator('.tiers').textContent()) ?? '',
+      /^24\/7 [\d.]+ [KMG]?B \(7 d\) · clips [\d.]+ [KMG]?B \(30 d\) · protected 0 B \(kept\)$/,
     );
     const fill = await bar.locator('.bar-fill').first().boundingBox();
     assert.ok(fill && fill.width > 10, `a visible bar: ${JSON.stringify(fill)}`);

@@ -5,23 +5,13 @@
  */
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
+import { DETECTION_LABELS } from '../../../server/src/contract/index.js';
 import { type CameraEventView, urls } from '../api.js';
 import { fmtTime } from '../format.js';
 import { tokens } from '../theme.js';
 
 /** Seconds before an event that playback starts, to see what led to it. */
 export const LEAD_SECONDS = 3;
-
-const LABEL: Readonly<Record<string, string>> = {
-  motion: 'Motion',
-  person: 'Person',
-  vehicle: 'Vehicle',
-  animal: 'Animal',
-  line_crossing: 'Line crossing',
-  intrusion: 'Intrusion',
-  tamper: 'Tamper',
-  digital_input: 'Input',
-};
 
 @customElement('camstack-event-strip')
 export class CamstackEventStrip extends LitElement {
@@ -97,13 +87,13 @@ export class CamstackEventStrip extends LitElement {
     return html`<ol aria-label="Events">
       ${this.events.map(
         (ev) => html`<li>
-          <button class="event" data-event=${ev.id} @click=${() => this.#seek(ev)} aria-label="${LABEL[ev.type] ?? ev.type} at ${fmtTime(new Date(Date.parse(ev.start)))}: play">
+          <button class="event" data-event=${ev.id} @click=${() => this.#seek(ev)} aria-label="${DETECTION_LABELS[ev.type]} at ${fmtTime(new Date(Date.parse(ev.start)))}: play">
             ${
               ev.pictureUrl
                 ? html`<img src=${urls.eventPicture(ev.id)} alt="" loading="lazy" decoding="async" />`
                 : html`<span class="nopic"></span>`
             }
-            <span class="what">${LABEL[ev.type] ?? ev.type}${ev.active ? html` <span class="live">· now</span>` : nothing}</span>
+            <span class="what">${DETECTION_LABELS[ev.type]}${ev.active ? html` <span class="live">· now</span>` : nothing}</span>
             <span class="when">${fmtTime(new Date(Date.parse(ev.start)))}${ev.clipId ? ' · clip' : ''}</span>
           </button>
         </li>`,

@@ -7,6 +7,7 @@
  */
 import { css, html, LitElement, nothing, svg } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import { DETECTION_LABELS } from '../../../server/src/contract/index.js';
 import {
   type DetectionType,
   type EventSettings,
@@ -17,16 +18,8 @@ import {
 } from '../api.js';
 import { tokens } from '../theme.js';
 
-export const TYPES: readonly [DetectionType, string][] = [
-  ['motion', 'Motion'],
-  ['person', 'Person'],
-  ['vehicle', 'Vehicle'],
-  ['animal', 'Animal'],
-  ['line_crossing', 'Line crossing'],
-  ['intrusion', 'Intrusion'],
-  ['tamper', 'Tamper'],
-  ['digital_input', 'Input'],
-];
+/** Every event type with its word, in the order the pickers show them. */
+export const TYPES = Object.entries(DETECTION_LABELS) as [DetectionType, string][];
 
 export interface OnvifForm {
   enabled: boolean;

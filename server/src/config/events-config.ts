@@ -4,18 +4,9 @@
  * the conversions to the normalised settings and back. No I/O.
  */
 import Type from 'typebox';
-import type { DetectionType, EventSettings } from '../contract/index.js';
+import { DETECTION_TYPES, type DetectionType, type EventSettings } from '../contract/index.js';
 
-export const DETECTION_TYPES: readonly DetectionType[] = [
-  'motion',
-  'person',
-  'vehicle',
-  'animal',
-  'line_crossing',
-  'intrusion',
-  'tamper',
-  'digital_input',
-];
+export { DETECTION_TYPES };
 
 /** Every type records a clip but tamper (a camera knocked or covered); none notifies. */
 export const EVENT_DEFAULTS = Object.freeze({

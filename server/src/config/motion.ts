@@ -8,6 +8,7 @@
  * for 1 s; the event ends after 8 s without motion.
  */
 
+import type { MotionSettings } from '../contract/index.js';
 import { type MotionPoint, type MotionZone, polygonArea, rasterizeMask } from './motion-mask.js';
 import { TEXT_PATTERN } from './text.js';
 
@@ -19,19 +20,13 @@ export type { MotionPoint, MotionZone };
 /** Which camera stream the detector reads: the substream when the camera has one, or always the main one. */
 export type MotionStream = 'substream' | 'main';
 
-export interface MotionConfig {
-  enabled: boolean;
-  /** Frames analysed per second (1–10). */
-  fps: number;
-  /** Width of the analysed grey picture in pixels (160–640, even); height is width × 9/16 (even). */
-  width: number;
-  /** 0 (only large, clear changes) … 100 (small changes count). */
-  sensitivity: number;
-  /** Motion must last this long before the event starts (0–30 s; 0 = the first two moving frames). */
-  minDurationSeconds: number;
-  /** The event ends after this long without motion (1–300 s). */
-  endAfterSeconds: number;
-  stream: MotionStream;
+/**
+ * Camstack's motion detector on a camera: the contract's settings (what the API shows), its zones
+ * read-only once parsed. Ranges: fps 1–10; width 160–640, even (height is width × 9/16, even);
+ * sensitivity 0 (only large, clear changes) … 100; minDurationSeconds 0–30 (0 = the first two
+ * moving frames); endAfterSeconds 1–300.
+ */
+export interface MotionConfig extends Omit<MotionSettings, 'zones'> {
   zones: readonly MotionZone[];
 }
 

@@ -9,6 +9,7 @@ import type {
   CameraStatus,
   CameraView,
   DeletionReason,
+  DetectionType,
   MetricsSnapshot,
   ProcessState,
   RecordingType,
@@ -186,6 +187,20 @@ export const RECORDING_EVENTS: readonly EventType[] = [
   'clip.saved',
   'clip.failed',
 ];
+
+/** Every camera event type, with the word a person reads, in the order pickers show them. */
+export const DETECTION_LABELS: Readonly<Record<DetectionType, string>> = {
+  motion: 'Motion',
+  person: 'Person',
+  vehicle: 'Vehicle',
+  animal: 'Animal',
+  line_crossing: 'Line crossing',
+  intrusion: 'Intrusion',
+  tamper: 'Tamper',
+  digital_input: 'Input',
+};
+
+export const DETECTION_TYPES = Object.keys(DETECTION_LABELS) as readonly DetectionType[];
 
 /** What a subscriber gets when it names no type: everything but the once-a-second metrics. */
 export const DEFAULT_EVENT_TYPES: readonly EventType[] = EVENT_TYPES.filter((t) => t !== 'metrics.tick');

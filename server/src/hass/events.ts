@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import type { CameraStatus } from '../cameras/status.js';
 import type { Camera } from '../config/load.js';
-import type { CameraEventView } from '../contract/index.js';
+import { type CameraEventView, DETECTION_LABELS } from '../contract/index.js';
 import { isOnline } from '../mqtt/state.js';
 import type { ClipSavedEvent, ClipStartedEvent, RecordingExpiringEvent } from '../recordings/types.js';
 
@@ -195,17 +195,6 @@ export function mediaUrlPath(mediaDir: string, relativePath: string): string | n
   return `/media/local/${abs.slice('/media/'.length)}`;
 }
 
-const TYPE_WORD: Readonly<Record<string, string>> = {
-  motion: 'Motion',
-  person: 'Person',
-  vehicle: 'Vehicle',
-  animal: 'Animal',
-  line_crossing: 'Line crossing',
-  intrusion: 'Intrusion',
-  tamper: 'Tamper',
-  digital_input: 'Input',
-};
-
 export function cameraEventFired(a: CameraEventAnnouncement, mediaDir: string): HassEvent {
   const e = a.event;
   return {
@@ -246,7 +235,7 @@ export function eventNotifyCalls(
   panelPath: string | null,
 ): ServiceCall[] {
   const e = a.event;
-  const word = TYPE_WORD[e.type] ?? e.type;
+  const word = DETECTION_LABELS[e.type];
   const at = new Date(e.start);
   const time = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}:${String(at.getSeconds()).padStart(2, '0')}`;
   const image = a.picturePath === null ? null : mediaUrlPath(mediaDir, a.picturePath);

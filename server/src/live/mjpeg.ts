@@ -5,6 +5,7 @@
  * the last one leaves.
  */
 import type { EventBus } from '../events/bus.js';
+import { rtspReaderArgs } from '../ffmpeg-args.js';
 import type { Logger } from '../log/logger.js';
 import type { SecretRedactor } from '../log/redact.js';
 import { type FfmpegProgress, ProgressParser } from '../metrics/progress.js';
@@ -16,17 +17,7 @@ export function mjpegArgs(
   opts: { fps: number; maxWidth: number; quality: number; progressFd?: number },
 ): string[] {
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'warning',
-    ...(opts.progressFd === undefined
-      ? []
-      : ['-nostats', '-progress', `pipe:${opts.progressFd}`, '-stats_period', '1']),
-    '-rtsp_transport',
-    'tcp',
-    '-timeout',
-    '10000000',
+    ...rtspReaderArgs({ progressFd: opts.progressFd, statsPeriodSeconds: 1 }),
     '-i',
     input,
     '-an',

@@ -4,6 +4,7 @@
  * write them as raw bytes (width × height per frame) to stdout. The comparison happens in Node,
  * where the mask costs nothing extra (see docs/benchmarks.md, "Motion detector").
  */
+import { rtspReaderArgs } from '../ffmpeg-args.js';
 
 export interface MotionArgsOptions {
   fps: number;
@@ -15,17 +16,7 @@ export interface MotionArgsOptions {
 
 export function motionArgs(input: string, opts: MotionArgsOptions): string[] {
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'warning',
-    ...(opts.progressFd === undefined
-      ? []
-      : ['-nostats', '-progress', `pipe:${opts.progressFd}`, '-stats_period', '5']),
-    '-rtsp_transport',
-    'tcp',
-    '-timeout',
-    '10000000',
+    ...rtspReaderArgs({ progressFd: opts.progressFd, statsPeriodSeconds: 5 }),
     // Decoding is most of the cost: one thread (no frame-threading delay or per-thread buffers),
     // and no deblocking (its smoothing does not matter once the picture is 320 pixels wide).
     '-threads',

@@ -22,7 +22,7 @@
  * deleting the entities or their ids.
  */
 import type { Camera } from '../config/load.js';
-import type { DetectionType } from '../contract/index.js';
+import { DETECTION_LABELS, type DetectionType } from '../contract/index.js';
 import {
   availabilityTopic,
   cameraEventAttributesTopic,
@@ -63,15 +63,15 @@ export type DiscoveryCamera = Pick<Camera, 'id' | 'name' | 'sourceType'> & {
 };
 
 /** How Home Assistant shows each event type's binary sensor. */
-const EVENT_ENTITY: Readonly<Record<DetectionType, { name: string; device_class?: string; icon?: string }>> = {
-  motion: { name: 'Motion', device_class: 'motion' },
-  person: { name: 'Person', device_class: 'occupancy', icon: 'mdi:account' },
-  vehicle: { name: 'Vehicle', device_class: 'occupancy', icon: 'mdi:car' },
-  animal: { name: 'Animal', device_class: 'occupancy', icon: 'mdi:paw' },
-  line_crossing: { name: 'Line crossing', device_class: 'motion', icon: 'mdi:vector-line' },
-  intrusion: { name: 'Intrusion', device_class: 'occupancy', icon: 'mdi:shield-alert' },
-  tamper: { name: 'Tamper', device_class: 'tamper' },
-  digital_input: { name: 'Input', icon: 'mdi:electric-switch' },
+const EVENT_ENTITY: Readonly<Record<DetectionType, { device_class?: string; icon?: string }>> = {
+  motion: { device_class: 'motion' },
+  person: { device_class: 'occupancy', icon: 'mdi:account' },
+  vehicle: { device_class: 'occupancy', icon: 'mdi:car' },
+  animal: { device_class: 'occupancy', icon: 'mdi:paw' },
+  line_crossing: { device_class: 'motion', icon: 'mdi:vector-line' },
+  intrusion: { device_class: 'occupancy', icon: 'mdi:shield-alert' },
+  tamper: { device_class: 'tamper' },
+  digital_input: { icon: 'mdi:electric-switch' },
 };
 
 /** `binary_sensor.front_door_person`: the entity id of a camera's event type. */
@@ -92,6 +92,7 @@ function eventComponents(ctx: DiscoveryContext, camera: DiscoveryCamera): [strin
           unique_id: `${prefix}_event_${type}`,
           default_entity_id: entityId,
           object_id: objectId(entityId),
+          name: DETECTION_LABELS[type],
           ...EVENT_ENTITY[type],
           state_topic: cameraEventTopic(ctx, camera.id, type),
           payload_on: 'ON',

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { jpegFrameOutputArgs } from '../ffmpeg-args.js';
 import { isJpeg } from '../snapshots/jpeg.js';
 import type { RecordingContext } from './context.js';
 
@@ -21,18 +22,7 @@ export function frameAtArgs(file: string, offsetSeconds: number, width?: number)
     Math.max(0, offsetSeconds).toFixed(3),
     '-i',
     file,
-    '-map',
-    '0:v:0',
-    '-frames:v',
-    '1',
-    ...(width === undefined ? [] : ['-vf', `scale=${width}:-2`]),
-    '-f',
-    'image2pipe',
-    '-c:v',
-    'mjpeg',
-    '-q:v',
-    '3',
-    'pipe:1',
+    ...jpegFrameOutputArgs(width),
   ];
 }
 

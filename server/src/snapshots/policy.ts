@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { CameraState } from '../cameras/status.js';
 import { isCameraId } from '../contract/index.js';
+import { jpegFrameOutputArgs } from '../ffmpeg-args.js';
 
 /** Smallest and largest `width` a client may ask for (pixels). */
 export { MAX_SNAPSHOT_WIDTH, MIN_SNAPSHOT_WIDTH } from '../contract/index.js';
@@ -94,17 +95,6 @@ export function ffmpegSnapshotArgs(url: string, opts: { width?: number | undefin
     String(opts.timeoutMs * 1000),
     '-i',
     url,
-    '-map',
-    '0:v:0',
-    '-frames:v',
-    '1',
-    ...(opts.width === undefined ? [] : ['-vf', `scale=${opts.width}:-2`]),
-    '-f',
-    'image2pipe',
-    '-c:v',
-    'mjpeg',
-    '-q:v',
-    '3',
-    'pipe:1',
+    ...jpegFrameOutputArgs(opts.width),
   ];
 }
