@@ -9,6 +9,7 @@
 
 import type {
   CameraEventList,
+  CameraEventView,
   CameraInput,
   CameraStatus,
   CameraTestResult,
@@ -125,6 +126,7 @@ export const api = {
     params: { camera?: string; from?: string; to?: string; type?: string; order?: 'asc' | 'desc'; limit?: number },
     signal?: AbortSignal,
   ) => request<CameraEventList>('GET', `api/camera-events${query(params)}`, undefined, signal),
+  cameraEvent: (eid: string) => request<CameraEventView>('GET', `api/camera-events/${enc(eid)}`),
   onvifDiscover: (body: { address?: string; seconds?: number }) =>
     request<{ cameras: { host: string; port: number; name: string | null; hardware: string | null }[] }>(
       'POST',

@@ -5,7 +5,7 @@
  *
  *   ''                 live wall
  *   camera/<id>        one camera
- *   recordings?camera=&day=&clips=1&protected=1
+ *   recordings?camera=&day=&clips=1&protected=1&at=<ms>
  *   settings
  *   embed/<id>         the player alone (for a dashboard iframe)
  */

@@ -7,8 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
-import { cspViolations, eventually, ffmpegPath, type PanelRig, readClock, startPanelRig } from './panel-support.js';
+import type { Frame, Page } from 'playwright-core';
+import {
+  cspViolations,
+  eventually,
+  ffmpegPath,
+  openPanel,
+  type PanelRig,
+  readClock,
+  startPanelRig,
+} from './panel-support.js';
 
 interface RecordingRow {
   id: string;
@@ -233,6 +241,36 @@ describe('panel: recording browser', { timeout: 600_000 }, () => {
     });
   });
 
+  it("a notification's link (Home Assistant's ingress page with ?camstack_event=) opens the panel playing that event", async (t) => {
+    const events = await rig.api<{ items: { id: string; start: string }[] }>(
+      '/api/camera-events?camera=front_door&order=desc&limit=1',
+    );
+    const event = events.items[0];
+    assert.ok(event, 'the event of the test before');
+    // What a tap opens: Home Assistant's page for the add-on, which frames the panel at its root.
+    const link = `${new URL(rig.proxy.url).origin}/hassio/ingress/local_camstack?camstack_event=${event.id}`;
+    const { page, context } = await openPanel(rig.browser, link);
+    try {
+      const frame = await eventually('the panel in the ingress frame', 30_000, async () => {
+        const f = page.frames().find((one) => one !== page.mainFrame() && one.url().startsWith(rig.proxy.url));
+        assert.ok(f, 'the iframe');
+        return f;
+      });
+      const played = await grabPlaying(frame);
+      const expected = Date.parse(event.start) - 3000;
+      const position = (played.position ?? 0) - played.currentTime * 1000;
+      t.diagnostic(`event ${event.start}: playback from ${new Date(position).toISOString()}`);
+      assert.ok(Math.abs(position - expected) <= 1500, 'playback starts 3 s before the event');
+      assert.match(
+        frame.url(),
+        /recordings\?camera=front_door&day=\d{4}-\d\d-\d\d$/,
+        'the link is not kept in the URL',
+      );
+    } finally {
+      await context.close();
+    }
+  });
+
   it('recording browser: a clip made elsewhere appears without a reload (events), with its trigger and thumbnail', async () => {
     const { page } = await rig.open('recordings?camera=front_door&clips=1');
     await page.locator('camstack-timeline .range').first().waitFor();
@@ -266,7 +304,7 @@ describe('panel: recording browser', { timeout: 600_000 }, () => {
   });
 });
 /** Waits until the recording player shows frames, then grabs one. */
-async function grabPlaying(page: Page): Promise<{
+async function grabPlaying(page: Page | Frame): Promise<{
   width: number;
   height: number;
   position: number | null;

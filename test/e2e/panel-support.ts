@@ -74,6 +74,17 @@ export async function startIngressProxy(
   };
 
   const server: Server = createServer((req, res) => {
+    // Home Assistant's own page for an add-on's panel (`/hassio/ingress/<slug>?…`): like HA's
+    // ingress view, an iframe on the add-on's root whatever the page's path and query say.
+    if (req.method === 'GET' && req.url?.startsWith('/hassio/ingress/')) {
+      requests.push(`HA ${req.url}`);
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(
+          `<!doctype html><title>Home Assistant</title><style>html,body,iframe{margin:0;width:100%;height:100%;border:0}</style><iframe title="Camstack" src="${prefix}/"></iframe>`,
+        );
+      return;
+    }
     const path = strip(req.url);
     if (path === null) {
       outside.push(`${req.method} ${req.url}`);

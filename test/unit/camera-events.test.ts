@@ -102,7 +102,7 @@ describe('what Home Assistant is told', () => {
     assert.equal(mediaUrlPath('/srv/media', 'a.jpg'), null, 'outside /media HA cannot serve it');
   });
 
-  it('one notify call per service: title, time, picture, a tap that opens the panel, one tag per camera and type', () => {
+  it('one notify call per service: title, time, picture, a tap that opens the panel at the event, one tag per camera and type', () => {
     const calls = eventNotifyCalls(
       announcement,
       ['notify.mobile_app_pixel', 'notify.persistent_notification'],
@@ -117,8 +117,8 @@ describe('what Home Assistant is told', () => {
     assert.equal(data.title, 'Front door: person');
     assert.match(data.message, /^Person at \d\d:\d\d:\d\d$/);
     assert.equal(data.data.image, '/media/local/camstack/front_door/events/x.jpg');
-    assert.equal(data.data.clickAction, '/hassio/ingress/local_camstack');
-    assert.equal(data.data.url, '/hassio/ingress/local_camstack');
+    assert.equal(data.data.clickAction, '/hassio/ingress/local_camstack?camstack_event=evt_7');
+    assert.equal(data.data.url, '/hassio/ingress/local_camstack?camstack_event=evt_7');
     assert.equal(data.data.tag, 'camstack_front_door_person');
     const bare = eventNotifyCalls({ ...announcement, picturePath: null }, ['notify.x'], '/media/camstack', null);
     assert.deepEqual(Object.keys((bare[0]?.service_data.data as object) ?? {}).sort(), [

@@ -6,8 +6,9 @@
  */
 import { css, html, LitElement, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
+import { followEventLink } from '../event-link.js';
 import { icon, mdiAlertCircleOutline, mdiCctv, mdiCog, mdiFilmstrip, mdiMenu, mdiViewGrid } from '../icons.js';
-import { currentRoute, interceptLinks, type Route } from '../router.js';
+import { currentRoute, interceptLinks, navigate, type Route } from '../router.js';
 import { StoreController, store } from '../store.js';
 import { shared, tokens } from '../theme.js';
 import './camera-view.js';
@@ -131,6 +132,7 @@ export class CamstackApp extends LitElement {
     window.addEventListener('popstate', this.#onRoute);
     window.addEventListener('camstack-route', this.#onRoute);
     this.#unintercept = interceptLinks(this.renderRoot);
+    void followEventLink((route) => navigate(route, true));
   }
 
   override disconnectedCallback(): void {

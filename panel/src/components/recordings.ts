@@ -1,6 +1,7 @@
 /**
  * `<camstack-recordings>`: the recording browser. Filters (camera, day, clips only, protected
- * only) live in the URL (`recordings?camera=&day=&clips=1&protected=1`). Per camera and day:
+ * only) live in the URL (`recordings?camera=&day=&clips=1&protected=1`; `&at=<ms>` plays from that
+ * moment once, as a notification's link asks). Per camera and day:
  *
  * - the timeline (`api/cameras/:id/timeline?day=`); click, drag or type a time to play from it;
  * - playback of `api/cameras/:id/export.mp4?from=&to=` windows (one MP4 across segments, starting
@@ -177,6 +178,7 @@ export class CamstackRecordings extends LitElement {
       this.expiring = new Map(expiring.items.map((e) => [e.recording.id, e.expiresAt]));
       this.error = '';
       this.now = Date.now();
+      this.#playRequested();
     } catch (err) {
       if (abort.signal.aborted) return;
       this.error =
@@ -222,6 +224,14 @@ export class CamstackRecordings extends LitElement {
 
   #stopPlayback(): void {
     this.#playback.stop();
+  }
+
+  /** `at=<ms>` in the URL (a notification's link): play from there once, then drop it from the URL. */
+  #playRequested(): void {
+    const at = Number(this.params.get('at'));
+    if (!this.params.has('at') || !Number.isFinite(at)) return;
+    this.#setParams({ at: null });
+    void this.play(at);
   }
 
   /** Plays from `at` (ms): the first recorded moment at or after it. */

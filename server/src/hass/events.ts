@@ -224,8 +224,8 @@ export interface ServiceCall {
 
 /**
  * The notify calls of an event (one per configured service, `notify.mobile_app_x`): a title and
- * a line a person reads, the picture of the moment, and a tap that opens the Camstack panel
- * (Android `clickAction`, iOS `url`). One `tag` per camera and type, so a newer event replaces
+ * a line a person reads, the picture of the moment, and a tap that opens the Camstack panel at the
+ * event's recording (Android `clickAction`, iOS `url`; `?camstack_event=<id>`, read by the panel). One `tag` per camera and type, so a newer event replaces
  * the older on the phone. Never a credential: only names, times and paths under the media folder.
  */
 export function eventNotifyCalls(
@@ -239,11 +239,13 @@ export function eventNotifyCalls(
   const at = new Date(e.start);
   const time = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}:${String(at.getSeconds()).padStart(2, '0')}`;
   const image = a.picturePath === null ? null : mediaUrlPath(mediaDir, a.picturePath);
+  // Home Assistant's ingress page loads the panel at its root; the panel reads this query from it.
+  const link = panelPath === null ? null : `${panelPath}?camstack_event=${encodeURIComponent(e.id)}`;
   const data: Record<string, unknown> = {
     tag: `camstack_${e.camera}_${e.type}`,
     group: `camstack_${e.camera}`,
     ...(image === null ? {} : { image }),
-    ...(panelPath === null ? {} : { clickAction: panelPath, url: panelPath }),
+    ...(link === null ? {} : { clickAction: link, url: link }),
     camstack_event_id: e.id,
     camstack_clip_id: e.clipId,
   };
