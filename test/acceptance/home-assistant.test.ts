@@ -425,6 +425,7 @@ function haSuite(v: HaVersion): void {
 
     it('button.press saves a snapshot and a clip through the services; clip events reach HA', async (t) => {
       const t0 = events.length;
+      const logFrom = sp?.output().length ?? 0;
       await ha.rest('POST', '/api/services/button/press', { entity_id: entity('snapshot') });
       await waitUntil(
         async () => (await files(join(camDir, 'media', 'front_door', 'snapshots'))).some((f) => f.endsWith('.jpg')),
@@ -432,7 +433,15 @@ function haSuite(v: HaVersion): void {
         // the snapshot opens it again, which on a loaded machine took over 20 s once.
         45_000,
         'a snapshot on disk',
-      );
+      ).catch((err: unknown) => {
+        // Say what Camstack did meanwhile: the command, the snapshot, the engines.
+        const said = (sp?.output() ?? '')
+          .slice(logFrom)
+          .split('\n')
+          .filter((l) => /snapshot|"level":"(warn|error)"|synced|command/i.test(l))
+          .slice(-30);
+        throw new Error(`${err instanceof Error ? err.message : String(err)}\nCamstack said:\n${said.join('\n')}`);
+      });
       await ha.rest('POST', '/api/services/button/press', { entity_id: entity('save_clip') });
       await waitUntil(
         () => events.slice(t0).some((e) => e.event_type === 'camstack_recording_started' && e.data.kind === 'clip'),
