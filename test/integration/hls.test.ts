@@ -46,13 +46,26 @@ describe('live HLS through our server', { timeout: 300_000 }, () => {
     sim = new SyntheticCameraServer({ rtspPort, apiPort });
     await sim.start();
     await sim.addCamera({ name: 'cam', width: 320, height: 240, fps: 10, gopSeconds: 1 });
-    sp = await startServerProcess({ env: { CAMSTACK_STATUS_POLL_MS: '300' } });
+    sp = await startServerProcess({
+      env: { CAMSTACK_STATUS_POLL_MS: '300', CAMSTACK_SEGMENT_SECONDS: '3', CAMSTACK_RECORDING_SCAN_MS: '500' },
+    });
     await waitUntil(
       async () => (await sp.json<{ status: string }>('/api/health')).status === 'ok',
       30_000,
       'both engines running',
     );
     assert.equal((await post(sp, '/api/cameras', { id: 'cam', name: 'Cam', source: sim.url('cam') })).status, 201);
+    assert.equal(
+      (
+        await post(sp, '/api/cameras', {
+          id: 'rec',
+          name: 'Rec',
+          source: sim.url('cam'),
+          recording: { continuous: true },
+        })
+      ).status,
+      201,
+    );
     assert.equal(
       (await post(sp, '/api/cameras', { id: 'off', name: 'Off', source: sim.url('cam'), enabled: false })).status,
       201,
@@ -217,5 +230,60 @@ describe('live HLS through our server', { timeout: 300_000 }, () => {
     assert.equal(chrome.status, 200);
     assert.match(chrome.headers.get('content-type') ?? '', /^video\/mp4/);
     ctrl.abort();
+  });
+
+  it('a recorded span as an HLS VOD playlist over the segment files, by byte range', async (t) => {
+    type List = { items: { id: string; start: string; end: string; inProgress: boolean }[] };
+    let list: List = { items: [] };
+    await waitUntil(
+      async () => {
+        list = await sp.json<List>('/api/recordings?camera=rec&type=segment&order=asc');
+        return list.items.filter((r) => !r.inProgress).length >= 2;
+      },
+      60_000,
+      'two complete segments of the recorded camera',
+    );
+    const from = new Date(Date.parse((list.items[0] as List['items'][0]).start) + 500).toISOString();
+    const to = new Date().toISOString();
+    const url = `${sp.baseUrl}/api/cameras/rec/recording.m3u8?from=${from}&to=${to}`;
+    const res = await fetch(url);
+    assert.equal(res.status, 200, res.status === 200 ? '' : await res.text());
+    assert.equal(res.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+    const text = await res.text();
+    t.diagnostic(text.split('\n').slice(0, 12).join('\n'));
+    assert.match(text, /#EXT-X-VERSION:7/);
+    assert.match(text, /#EXT-X-ENDLIST\n$/);
+    assert.ok((text.match(/#EXT-X-DISCONTINUITY/g) ?? []).length >= 1);
+    const map = /#EXT-X-MAP:URI="([^"]+)",BYTERANGE="(\d+)@(\d+)"/.exec(text);
+    assert.ok(map);
+    assert.match(map[1] as string, /^\.\.\/\.\.\/recordings\/seg_\d+\/video$/, 'relative: ingress-safe');
+    const file = new URL(map[1] as string, url);
+    const init = await fetch(file, { headers: { range: `bytes=0-${Number(map[2]) - 1}` } });
+    assert.equal(init.status, 206);
+    const initBuf = Buffer.from(await init.arrayBuffer());
+    assert.deepEqual(
+      boxes(initBuf).map(([type]) => type),
+      ['ftyp', 'moov'],
+    );
+    const range = /#EXT-X-BYTERANGE:(\d+)@(\d+)\n(.+)/.exec(text);
+    assert.ok(range);
+    const media = await fetch(new URL(range[3] as string, url), {
+      headers: { range: `bytes=${range[2]}-${Number(range[2]) + Number(range[1]) - 1}` },
+    });
+    assert.equal(media.status, 206);
+    const mediaBuf = Buffer.from(await media.arrayBuffer());
+    assert.equal(mediaBuf.length, Number(range[1]));
+    assert.deepEqual([...new Set(boxes(mediaBuf).map(([type]) => type))], ['moof', 'mdat']);
+
+    const inverted = await fetch(`${sp.baseUrl}/api/cameras/rec/recording.m3u8?from=${to}&to=${from}`);
+    assert.equal(inverted.status, 400);
+    const before = await fetch(
+      `${sp.baseUrl}/api/cameras/rec/recording.m3u8?from=2020-01-01T00:00:00Z&to=2020-01-01T01:00:00Z`,
+    );
+    assert.equal(before.status, 404);
+    const unknown = await fetch(`${sp.baseUrl}/api/cameras/nope/recording.m3u8?from=${from}&to=${to}`);
+    assert.equal(unknown.status, 404);
+    const bad = await fetch(`${sp.baseUrl}/api/cameras/rec/recording.m3u8?from=yesterday&to=${to}`);
+    assert.equal(bad.status, 400);
   });
 });
