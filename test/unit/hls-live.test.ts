@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HlsViewers } from '../../server/src/live/hls.js';
 import {
+  forChromium,
   foreignUris,
   hlsCacheControl,
+  isChromiumUserAgent,
   isHlsFileName,
   isSafariUserAgent,
   playlistUris,
@@ -117,6 +119,44 @@ describe('HLS playlists from MediaMTX', () => {
   it('playlists are revalidated, media files are immutable for a while', () => {
     assert.equal(hlsCacheControl('video1_stream.m3u8'), 'no-cache');
     assert.match(hlsCacheControl('bf3126795b71_video1_seg7.mp4'), /max-age=\d+/);
+  });
+});
+
+describe("Chromium's built-in HLS player", () => {
+  it('gets the leading gap segments left out, the media sequence moved on by as many', () => {
+    const out = forChromium(MEDIA);
+    assert.ok(!out.includes('gap.mp4') && !out.includes('#EXT-X-GAP'));
+    assert.match(out, /^#EXT-X-MEDIA-SEQUENCE:2$/m);
+    assert.deepEqual(foreignUris(out), []);
+    assert.equal(playlistUris(out).length, playlistUris(MEDIA).length - 1);
+    assert.equal(forChromium(out), out, 'nothing else changes');
+  });
+
+  it('gets the video alone in the multivariant playlist (it refuses a separate audio rendition)', () => {
+    const out = forChromium(MULTIVARIANT);
+    assert.ok(!out.includes('#EXT-X-MEDIA:TYPE=AUDIO'));
+    assert.ok(!out.includes('AUDIO="audio"'));
+    assert.match(out, /CODECS="avc1\.42c00b",RESOLUTION=320x240/);
+    assert.deepEqual(playlistUris(out), [`video1_stream.m3u8?session=${S}`]);
+    assert.equal(sessionOf(out), S);
+  });
+
+  it('is told apart by its user agent', () => {
+    assert.equal(
+      isChromiumUserAgent(
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36',
+      ),
+      true,
+    );
+    assert.equal(
+      isChromiumUserAgent(
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/138.0.7204.156 Mobile/15E148 Safari/604.1',
+      ),
+      false,
+      'Chrome on iOS is WebKit',
+    );
+    assert.equal(isChromiumUserAgent('VLC/3.0.21 LibVLC/3.0.21'), false);
+    assert.equal(isChromiumUserAgent(undefined), false);
   });
 });
 

@@ -106,3 +106,47 @@ export function upstreamQuery(q: {
 export function hlsCacheControl(file: string): string {
   return isPlaylistName(file) ? 'no-cache' : 'private, max-age=60';
 }
+
+/** Chromium (Chrome, Edge, Opera…, headless too): its built-in HLS player needs {@link forChromium}. */
+export function isChromiumUserAgent(userAgent: string | undefined): boolean {
+  return /\b(?:Chrome|Chromium|HeadlessChrome)\//.test(userAgent ?? '');
+}
+
+/**
+ * Pure: a MediaMTX playlist as Chromium's built-in HLS player (Chrome 141+) can play it. Seen with
+ * Chromium 156: it fetches the `gap.mp4` of EXT-X-GAP segments (MediaMTX starts every LL-HLS
+ * playlist with seven, for iOS) and fails to parse; and it fails on a separate audio rendition
+ * (EXT-X-MEDIA TYPE=AUDIO), whatever the codec. So: the leading gap segments are left out (the
+ * media sequence moves on by as many, so every segment keeps its number for blocking reloads),
+ * and the multivariant playlist offers the video alone. Safari and other clients get MediaMTX's
+ * playlists as they are.
+ */
+export function forChromium(text: string): string {
+  const lines = text.split('\n');
+  if (lines.some((l) => l.startsWith('#EXT-X-STREAM-INF:'))) {
+    return lines
+      .filter((l) => !l.startsWith('#EXT-X-MEDIA:TYPE=AUDIO'))
+      .map((l) => {
+        if (!l.startsWith('#EXT-X-STREAM-INF:')) return l;
+        return l.replace(/,AUDIO="[^"]*"/, '').replace(/CODECS="([^"]*)"/, (_m, codecs: string) => {
+          const video = codecs.split(',').filter((c) => /^(?:avc1|avc3|hvc1|hev1|av01|vp09)\./.test(c));
+          return `CODECS="${video.join(',')}"`;
+        });
+      })
+      .join('\n');
+  }
+  let gaps = 0;
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] === '#EXT-X-GAP' && /^#EXTINF:/.test(lines[i + 1] ?? '') && lines[i + 2] === 'gap.mp4') {
+      gaps++;
+      i += 2;
+      continue;
+    }
+    out.push(lines[i] as string);
+  }
+  if (gaps === 0) return text;
+  return out
+    .join('\n')
+    .replace(/^#EXT-X-MEDIA-SEQUENCE:(\d+)$/m, (_m, n: string) => `#EXT-X-MEDIA-SEQUENCE:${Number(n) + gaps}`);
+}

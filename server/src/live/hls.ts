@@ -17,11 +17,13 @@ import type { CamstackApp } from '../http/app.js';
 import { ApiError, ApiErrorSchema } from '../http/errors.js';
 import type { Logger } from '../log/logger.js';
 import {
+  forChromium,
   foreignUris,
   HLS_FILE_PATTERN,
   HLS_NUMBER_PATTERN,
   HLS_SESSION_PATTERN,
   hlsCacheControl,
+  isChromiumUserAgent,
   isPlaylistName,
   sessionOf,
   upstreamQuery,
@@ -199,7 +201,7 @@ export async function hlsRoutes(app: CamstackApp, opts: HlsRoutesOptions): Promi
         .code(200)
         .header('content-type', 'application/vnd.apple.mpegurl')
         .header('cache-control', 'no-store')
-        .send(text);
+        .send(isChromiumUserAgent(req.headers['user-agent']) ? forChromium(text) : text);
     },
   );
 
@@ -256,7 +258,7 @@ export async function hlsRoutes(app: CamstackApp, opts: HlsRoutesOptions): Promi
           .code(200)
           .header('content-type', 'application/vnd.apple.mpegurl')
           .header('cache-control', hlsCacheControl(file))
-          .send(text);
+          .send(isChromiumUserAgent(req.headers['user-agent']) ? forChromium(text) : text);
       }
       reply
         .code(200)
