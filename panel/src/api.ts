@@ -150,6 +150,10 @@ export const urls = {
   webrtc: (id: string) => `api/cameras/${enc(id)}/webrtc`,
   ws: (id: string) => apiUrl(`api/cameras/${enc(id)}/ws`, true),
   mjpeg: (id: string) => `api/cameras/${enc(id)}/mjpeg`,
+  hls: (id: string) => `api/cameras/${enc(id)}/hls/index.m3u8`,
+  /** A recorded span as an HLS VOD playlist (players without MSE). */
+  recordingHls: (id: string, from: Date, to: Date) =>
+    `api/cameras/${enc(id)}/recording.m3u8${query({ from: from.toISOString(), to: to.toISOString() })}`,
   export: (id: string, from: Date, to: Date) =>
     `api/cameras/${enc(id)}/export.mp4${query({ from: from.toISOString(), to: to.toISOString() })}`,
   thumbnail: (rid: string) => `api/recordings/${enc(rid)}/thumbnail.jpg`,

@@ -35,6 +35,7 @@ import { type GuardOptions, ingressAllow, installGuard } from './http/guard.js';
 import { registerOpenApi } from './http/openapi.js';
 import { staticRoutes } from './http/static.js';
 import { Lifecycle } from './lifecycle.js';
+import { HlsViewers, hlsRoutes } from './live/hls.js';
 import { MjpegHub } from './live/mjpeg.js';
 import { liveRoutes } from './live/routes.js';
 import { createLogger, type Logger } from './log/logger.js';
@@ -207,6 +208,8 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       void runtime.poll();
     };
   };
+  // HLS clients are counted as viewers while their requests keep coming.
+  const hlsViewers = new HlsViewers(acquireViewer);
   const snapshots = new SnapshotService({
     store,
     runtime,
@@ -348,6 +351,14 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
           acquireViewer,
           logger,
         }),
+      (a) =>
+        hlsRoutes(a, {
+          store,
+          hlsBase: `http://127.0.0.1:${engines.ports.mediamtxHls}`,
+          mediamtxRunning: () => engineRunning('mediamtx'),
+          viewers: hlsViewers,
+          logger,
+        }),
       (a) => eventsRoutes(a, { bus, status: runtime, toView: toCameraView, acquireLive: () => sampler.acquire() }),
       async (a) => {
         await a.register(metricsRoutes, { registry: metrics, sampler });
@@ -421,6 +432,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
         stop: () => runtime.stop(),
       },
       { name: 'mjpeg', stop: () => liveHub.stop() },
+      { name: 'hls', stop: () => hlsViewers.stop() },
       {
         name: 'metrics',
         stop: () => {

@@ -54,13 +54,8 @@ export async function freePorts(n: number): Promise<number[]> {
 }
 
 export async function freeEnginePorts(): Promise<EnginePorts> {
-  const [go2rtcApi, go2rtcRtsp, webrtc, mediamtxApi, mediamtxRtsp, mediamtxPlayback] = (await freePorts(6)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  return { go2rtcApi, go2rtcRtsp, webrtc, mediamtxApi, mediamtxRtsp, mediamtxPlayback };
+  const [go2rtcApi, go2rtcRtsp, webrtc, mediamtxApi, mediamtxRtsp, mediamtxPlayback, mediamtxHls] = (await freePorts(
+    7,
+  )) as [number, number, number, number, number, number, number];
+  return { go2rtcApi, go2rtcRtsp, webrtc, mediamtxApi, mediamtxRtsp, mediamtxPlayback, mediamtxHls };
 }

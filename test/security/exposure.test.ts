@@ -241,8 +241,14 @@ describe('what the running add-on exposes', () => {
           `${key} listens: ${report.join('; ')}`,
         );
       }
-      // The engines' APIs, go2rtc's RTSP, MediaMTX's playback: loopback.
-      for (const port of [ports.go2rtcApi, ports.go2rtcRtsp, ports.mediamtxApi, ports.mediamtxPlayback]) {
+      // The engines' APIs, go2rtc's RTSP, MediaMTX's playback and HLS: loopback.
+      for (const port of [
+        ports.go2rtcApi,
+        ports.go2rtcRtsp,
+        ports.mediamtxApi,
+        ports.mediamtxPlayback,
+        ports.mediamtxHls,
+      ]) {
         const found = mine.filter((l) => l.port === port);
         assert.ok(found.length > 0, `port ${port} listens`);
         assert.ok(

@@ -77,6 +77,14 @@ describe('camera status', () => {
     assert.equal(countViewers(pulling, path, 1), 3);
   });
 
+  it("does not count MediaMTX's HLS sessions: our API counts HLS clients itself (live/hls.ts)", () => {
+    const path = {
+      ...readyPath,
+      readers: [...readyPath.readers, { type: 'hlsSession', id: 'a' }, { type: 'hlsSession', id: 'b' }],
+    };
+    assert.equal(countViewers(pulling, path, 0), countViewers(pulling, readyPath, 0));
+  });
+
   it('connecting while verification runs, offline with the reason when it fails', () => {
     assert.equal(
       deriveStatus(base({ tracking: tracking({ verification: { state: 'pending' } }) })).state,

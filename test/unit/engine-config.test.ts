@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildGo2rtcConfig } from '../../server/src/engines/go2rtc-config.js';
 import { buildMediamtxConfig } from '../../server/src/engines/mediamtx-config.js';
-import { assertDistinctPorts, DEFAULT_ENGINE_PORTS, type EnginePorts } from '../../server/src/engines/ports.js';
+import {
+  assertDistinctPorts,
+  DEFAULT_ENGINE_PORTS,
+  type EnginePorts,
+  HA_CORE_GO2RTC_PORTS,
+} from '../../server/src/engines/ports.js';
 
 const ports: EnginePorts = { ...DEFAULT_ENGINE_PORTS };
 
@@ -14,6 +19,9 @@ function hostOf(listen: unknown): string {
 describe('engine ports', () => {
   it('defaults never collide (both engines default RTSP to 8554 upstream)', () => {
     assert.doesNotThrow(() => assertDistinctPorts(DEFAULT_ENGINE_PORTS));
+    // Nor with Home Assistant Core's own go2rtc, nor MediaMTX's own HLS default (8888).
+    const ours = Object.values(DEFAULT_ENGINE_PORTS);
+    for (const port of [...Object.values(HA_CORE_GO2RTC_PORTS), 8123, 8888]) assert.ok(!ours.includes(port), `${port}`);
     assert.notEqual(DEFAULT_ENGINE_PORTS.go2rtcRtsp, DEFAULT_ENGINE_PORTS.mediamtxRtsp);
   });
   it('rejects a collision, naming both ports', () => {
@@ -65,15 +73,32 @@ describe('buildGo2rtcConfig', () => {
 describe('buildMediamtxConfig', () => {
   const c = buildMediamtxConfig({ ports, recordDir: '/media/camstack/', rtspBind: '127.0.0.1', logLevel: 'warn' });
 
-  it('binds API, playback and RTSP to loopback', () => {
+  it('binds API, playback, HLS and RTSP to loopback', () => {
     assert.equal(hostOf(c.apiAddress), '127.0.0.1');
     assert.equal(hostOf(c.playbackAddress), '127.0.0.1');
+    assert.equal(c.hlsAddress, `127.0.0.1:${ports.mediamtxHls}`);
     assert.equal(c.rtspAddress, `127.0.0.1:${ports.mediamtxRtsp}`);
   });
 
   it('turns every unused protocol off and keeps RTSP on TCP only', () => {
-    for (const key of ['rtmp', 'hls', 'webrtc', 'srt', 'moq', 'metrics', 'pprof']) assert.equal(c[key], false, key);
+    for (const key of ['rtmp', 'webrtc', 'srt', 'moq', 'metrics', 'pprof']) assert.equal(c[key], false, key);
     assert.deepEqual(c.rtspTransports, ['tcp']);
+  });
+
+  it('serves Low-Latency HLS on loopback only, without CORS, muxers closing soon after the last request', () => {
+    assert.equal(c.hls, true);
+    assert.equal(c.hlsVariant, 'lowLatency');
+    // LL-HLS in MediaMTX needs at least 7 segments; parts of 200 ms, segments cut at keyframes.
+    assert.ok((c.hlsSegmentCount as number) >= 7);
+    assert.equal(c.hlsPartDuration, '200ms');
+    assert.equal(c.hlsSegmentDuration, '1s');
+    assert.deepEqual(c.hlsAllowOrigins, [], 'no CORS: browsers reach HLS only through our API');
+    assert.deepEqual(c.hlsTrustedProxies, []);
+    assert.equal(c.hlsEncryption, false);
+    assert.equal(c.hlsAlwaysRemux, false, 'a muxer only while someone watches');
+    assert.equal(c.hlsDirectory, '');
+    const closeAfter = Number.parseInt(String(c.hlsMuxerCloseAfter), 10);
+    assert.ok(closeAfter >= 10 && closeAfter <= 60, `hlsMuxerCloseAfter ${c.hlsMuxerCloseAfter}`);
   });
 
   it('records fragmented MP4 under the media folder and leaves retention to Camstack', () => {

@@ -156,7 +156,15 @@ describe('Home Assistant live cameras and the RTSP reader', () => {
   });
 
   it('MediaMTX: this box reads without credentials, anyone else only reads, and only with them (hashed)', () => {
-    const ports = { go2rtcApi: 1, go2rtcRtsp: 2, webrtc: 3, mediamtxApi: 4, mediamtxRtsp: 5, mediamtxPlayback: 6 };
+    const ports = {
+      go2rtcApi: 1,
+      go2rtcRtsp: 2,
+      webrtc: 3,
+      mediamtxApi: 4,
+      mediamtxRtsp: 5,
+      mediamtxPlayback: 6,
+      mediamtxHls: 7,
+    };
     const c = buildMediamtxConfig({
       ports,
       recordDir: '/m',

@@ -1,12 +1,13 @@
 /**
  * `<camstack-player camera="id">`: live view of one camera through the add-on's own endpoints.
  * This element is the chooser (order, fallback, retry, visibility, controls); each transport is a
- * module in `../player/` (`webrtc.ts`, `mse.ts`, `mjpeg.ts`, listed in `transports.ts`, where HLS
- * will plug in) behind the `Transport` contract of `../player/transport.ts`.
+ * module in `../player/` (`webrtc.ts`, `mse.ts`, `hls.ts`, `mjpeg.ts`, listed in `transports.ts`)
+ * behind the `Transport` contract of `../player/transport.ts`.
  *
  * - Modes, in order, by what actually plays: WebRTC (`POST api/cameras/:id/webrtc`), MSE over our
- *   WebSocket (`api/cameras/:id/ws`, go2rtc's protocol), MJPEG (`api/cameras/:id/mjpeg`, which
- *   works while go2rtc is down). Each attempt must show its first frame within a time limit,
+ *   WebSocket (`api/cameras/:id/ws`, go2rtc's protocol), HLS (`api/cameras/:id/hls/index.m3u8`,
+ *   native players only, tried only where MSE is missing: Safari on iPhone), MJPEG
+ *   (`api/cameras/:id/mjpeg`, which works while go2rtc is down). Each attempt must show its first frame within a time limit,
  *   else the next mode is tried; the mode and the reason are shown ("WebRTC unavailable in this
  *   browser: using MSE") and reflected as attributes (`mode`, `phase`).
  * - A stream lost while playing (peer connection failed, socket closed, no frames) reconnects with
@@ -56,7 +57,7 @@ export class CamstackPlayer extends LitElement {
   /** Camera id. */
   @property() camera = '';
   /** Allowed modes in order of preference. */
-  @property() modes = 'webrtc,mse,mjpeg';
+  @property() modes = 'webrtc,mse,hls,mjpeg';
   /** Name shown to screen readers ("Live view of <label>"). */
   @property() label = '';
   /** Codec the camera sends (from its status), to explain a codec fallback. */
@@ -230,6 +231,7 @@ export class CamstackPlayer extends LitElement {
     const modes = this.#modeList();
     for (const mode of modes) {
       if (s.closed) return;
+      if (TRANSPORTS[mode].needed?.() === false) continue;
       if (unavailable.has(mode) || this.#skip.has(mode)) {
         failures.push({ mode, text: this.#skipText(mode), kind: 'browser' });
         continue;

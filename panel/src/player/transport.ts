@@ -6,8 +6,8 @@
  */
 import type { Session } from './session.js';
 
-/** The transports, in the player's default order of preference. A new one (HLS) is added here and in `transports.ts`. */
-export type PlayerMode = 'webrtc' | 'mse' | 'mjpeg';
+/** The transports, in the player's default order of preference. A new one is added here and in `transports.ts`. */
+export type PlayerMode = 'webrtc' | 'mse' | 'hls' | 'mjpeg';
 
 /** Time limits (ms) of each step; the player moves on to the next mode when one runs out. */
 export const TIMEOUTS = {
@@ -17,6 +17,8 @@ export const TIMEOUTS = {
   firstFrame: 10_000,
   socketOpen: 6000,
   mseAnswer: 8000,
+  /** HLS needs the muxer started and a first segment (a GOP of an idle camera) before playing. */
+  hlsFirstFrame: 20_000,
   mjpegFirstImage: 20_000,
   /** No new frame for this long while visible: the stream is considered lost. */
   stall: 12_000,
@@ -55,6 +57,8 @@ export interface Transport {
   readonly unavailable: string;
   /** Opens the stream in `s`; resolves at its first frame. */
   connect(host: TransportHost, s: Session): Promise<void>;
+  /** False: this browser has a better way, the mode is passed over without a word (HLS where MSE plays). */
+  needed?(): boolean;
 }
 
 /** "H.265" when the camera (its status, or go2rtc's message) says so; else a general phrase. */

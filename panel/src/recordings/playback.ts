@@ -2,9 +2,16 @@
  * Playback of recorded spans for `<camstack-recordings>`: `api/cameras/:id/export.mp4?from=&to=`
  * windows (one MP4 across segments, starting exactly at `from`), the next window preloaded in a
  * second <video> and swapped in when the first ends, so playback runs on across segments.
+ *
+ * Where that cannot play — a browser without MSE (Safari on iPhone, which will not play an MP4
+ * download it cannot fetch by range), or an MP4 that failed where the browser plays HLS — each
+ * window is an HLS playlist over the recording files instead (`api/cameras/:id/recording.m3u8`).
+ * Its first segment starts at a keyframe at or before `from`, which the playlist dates
+ * (#EXT-X-PROGRAM-DATE-TIME): playback seeks from there to `from`.
  */
 import type { Timeline } from '../api.js';
 import { urls } from '../api.js';
+import { hasMse, nativeHls } from '../player/hls.js';
 
 /** Length of one export window; the next one is preloaded while this one plays. */
 const WINDOW_MS = 5 * 60_000;
@@ -44,12 +51,29 @@ export interface PlaybackHost {
   stopped(error?: string): void;
 }
 
+/** Pure: the wall-clock time (ms) an HLS VOD playlist starts at, from its first #EXT-X-PROGRAM-DATE-TIME. */
+export function playlistStart(text: string): number | null {
+  const m = /^#EXT-X-PROGRAM-DATE-TIME:(\S+)$/m.exec(text);
+  const ms = m ? Date.parse(m[1] as string) : Number.NaN;
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** Where a video's time 0 lies (wall-clock ms) and where its window begins in it (s). */
+interface Anchor {
+  origin: number;
+  startAt: number;
+}
+
 export class Playback {
   readonly #host: PlaybackHost;
   /** The two players: [active, standby]. */
   #players: HTMLVideoElement[] = [];
   #current: PlayWindow | null = null;
   #next: PlayWindow | null = null;
+  /** One MP4 per window, or HLS where that cannot play. */
+  #way: 'mp4' | 'hls' = !hasMse() && nativeHls() ? 'hls' : 'mp4';
+  readonly #anchors = new WeakMap<HTMLVideoElement, Anchor>();
+  readonly #pending = new WeakMap<HTMLVideoElement, object>();
 
   constructor(host: PlaybackHost) {
     this.#host = host;
@@ -63,6 +87,11 @@ export class Playback {
   /** The video shown, if any. */
   get active(): HTMLVideoElement | undefined {
     return this.#players[0];
+  }
+
+  /** How windows are played: `mp4` (export.mp4) or `hls` (recording.m3u8). */
+  get way(): 'mp4' | 'hls' {
+    return this.#way;
   }
 
   /** Plays `w` in the active video, the standby emptied. */
@@ -108,9 +137,14 @@ export class Playback {
         if (v === this.#players[0]) this.#host.stopped();
       });
       v.addEventListener('error', () => {
-        if (v === this.#players[0] && v.getAttribute('src')) {
-          this.#host.stopped('This span could not be played (nothing recorded there, or it was deleted).');
+        if (v !== this.#players[0] || !v.getAttribute('src')) return;
+        if (this.#way === 'mp4' && this.#current && nativeHls()) {
+          // This browser could not play the MP4: the same window over HLS.
+          this.#way = 'hls';
+          this.start(this.#current);
+          return;
         }
+        this.#host.stopped('This span could not be played (nothing recorded there, or it was deleted).');
       });
       this.#host.container.append(v);
       this.#players.push(v);
@@ -119,18 +153,50 @@ export class Playback {
   }
 
   #source(v: HTMLVideoElement, w: PlayWindow | null): void {
-    if (w) v.src = urls.export(this.#host.camera, new Date(w.from), new Date(w.to));
-    else {
+    this.#pending.delete(v);
+    if (!w) {
       v.removeAttribute('src');
       v.load();
+      return;
     }
+    this.#anchors.set(v, { origin: w.from, startAt: 0 });
+    if (this.#way === 'mp4') {
+      v.src = urls.export(this.#host.camera, new Date(w.from), new Date(w.to));
+      return;
+    }
+    // HLS: read where the playlist starts first, so the window plays from `from` and the
+    // position shown is right.
+    const url = urls.recordingHls(this.#host.camera, new Date(w.from), new Date(w.to));
+    const token = {};
+    this.#pending.set(v, token);
+    void fetch(url)
+      .then((r) => (r.ok ? r.text() : ''))
+      .catch(() => '')
+      .then((text) => {
+        if (this.#pending.get(v) !== token) return;
+        this.#pending.delete(v);
+        const origin = playlistStart(text);
+        const anchor = origin !== null && origin <= w.from ? { origin, startAt: (w.from - origin) / 1000 } : null;
+        if (anchor) this.#anchors.set(v, anchor);
+        v.src = url;
+        if (anchor && anchor.startAt > 0.05) {
+          v.addEventListener('loadedmetadata', () => this.#seekToStart(v), { once: true });
+        }
+        if (v === this.#players[0]) v.play().catch(() => {});
+      });
+  }
+
+  #seekToStart(v: HTMLVideoElement): void {
+    const startAt = this.#anchors.get(v)?.startAt ?? 0;
+    if (Math.abs(v.currentTime - startAt) > 0.05) v.currentTime = startAt;
   }
 
   #onTime(v: HTMLVideoElement): void {
     if (v !== this.#players[0] || !this.#current) return;
-    this.#host.position(this.#current.from + v.currentTime * 1000);
+    const origin = this.#anchors.get(v)?.origin ?? this.#current.from;
+    this.#host.position(origin + v.currentTime * 1000);
     // Preload the next window shortly before this one ends.
-    const remaining = (this.#current.to - this.#current.from) / 1000 - v.currentTime;
+    const remaining = (this.#current.to - origin) / 1000 - v.currentTime;
     const timeline = this.#host.timeline;
     if (!this.#next && remaining < PRELOAD_BEFORE_END_S && timeline) {
       const next = windowFrom(timeline.ranges, this.#current.to);
@@ -161,7 +227,7 @@ export class Playback {
     this.#next = null;
     standby.classList.add('active');
     active.classList.remove('active');
-    standby.currentTime = 0;
+    standby.currentTime = this.#anchors.get(standby)?.startAt ?? 0;
     standby.play().catch(() => {});
     this.#source(active, null);
   }

@@ -70,7 +70,8 @@ export function countViewers(
   internal: number,
 ): number {
   const go2rtcConsumers = (stream?.consumers ?? []).filter((c) => !(c.user_agent ?? '').startsWith('camstack/')).length;
-  const mtxReaders = path?.readers.length ?? 0;
+  // HLS sessions are our API's clients, counted there (live/hls.ts) as they come and go.
+  const mtxReaders = (path?.readers ?? []).filter((r) => r.type !== 'hlsSession').length;
   const outside = Math.max(0, mtxReaders - (go2rtcPulling(stream) ? 1 : 0) - internal);
   return go2rtcConsumers + outside;
 }

@@ -108,6 +108,7 @@ export const ENGINE_PORT_NAMES = [
   'mediamtxApi',
   'mediamtxRtsp',
   'mediamtxPlayback',
+  'mediamtxHls',
 ] as const;
 export type EnginePortName = (typeof ENGINE_PORT_NAMES)[number];
 

@@ -28,9 +28,26 @@ export interface MediamtxConfig {
 const MTX_LOG_LEVELS = { trace: 'debug', debug: 'debug', info: 'info', warn: 'warn', error: 'error' } as const;
 
 /**
- * MediaMTX's boot configuration: only RTSP (TCP), the control API and the playback server, all
- * on loopback unless the restream must reach Home Assistant. Every other protocol is off.
- * Paths (one per camera) are added through the API at runtime.
+ * Low-Latency HLS as MediaMTX 1.20.1 makes it (gohlslib): fMP4 segments of at least 1 s (cut at
+ * keyframes, so a segment is as long as the camera's GOP), parts of at least 200 ms, and 7
+ * segments kept — the least LL-HLS accepts. A muxer starts with the first request of a camera and
+ * closes once no request came for `muxerCloseAfter`; each client's session lasts 30 s after its
+ * last request (fixed in MediaMTX).
+ */
+export const HLS_SETTINGS = Object.freeze({
+  variant: 'lowLatency',
+  segmentCount: 7,
+  segmentDuration: '1s',
+  partDuration: '200ms',
+  segmentMaxSize: '50M',
+  muxerCloseAfter: '15s',
+});
+
+/**
+ * MediaMTX's boot configuration: RTSP (TCP), the control API, the playback server and HLS, all
+ * on loopback unless the restream must reach Home Assistant (HLS reaches browsers only through
+ * our API: no CORS origin is allowed). Every other protocol is off. Paths (one per camera) are
+ * added through the API at runtime.
  */
 export function buildMediamtxConfig(input: MediamtxConfigInput): MediamtxConfig {
   const { ports } = input;
@@ -43,7 +60,7 @@ export function buildMediamtxConfig(input: MediamtxConfigInput): MediamtxConfig 
     writeTimeout: '10s',
     authMethod: 'internal',
     authInternalUsers: [
-      // Everything on this box (our server, go2rtc, FFmpeg) may publish, read and play back.
+      // Everything on this box (our server, go2rtc, FFmpeg) may publish, read (RTSP and HLS) and play back.
       { user: 'any', pass: '', ips: ['127.0.0.1', '::1'], permissions: [...local, { action: 'api' }] },
       // Anyone else may only read, and only with the RTSP credentials (stored hashed).
       ...(input.rtspReader
@@ -68,7 +85,19 @@ export function buildMediamtxConfig(input: MediamtxConfigInput): MediamtxConfig 
     rtspEncryption: 'no',
     rtspAddress: `${input.rtspBind}:${ports.mediamtxRtsp}`,
     rtmp: false,
-    hls: false,
+    hls: true,
+    hlsAddress: `127.0.0.1:${ports.mediamtxHls}`,
+    hlsEncryption: false,
+    hlsAllowOrigins: [],
+    hlsTrustedProxies: [],
+    hlsAlwaysRemux: false,
+    hlsVariant: HLS_SETTINGS.variant,
+    hlsSegmentCount: HLS_SETTINGS.segmentCount,
+    hlsSegmentDuration: HLS_SETTINGS.segmentDuration,
+    hlsPartDuration: HLS_SETTINGS.partDuration,
+    hlsSegmentMaxSize: HLS_SETTINGS.segmentMaxSize,
+    hlsDirectory: '',
+    hlsMuxerCloseAfter: HLS_SETTINGS.muxerCloseAfter,
     webrtc: false,
     srt: false,
     moq: false,

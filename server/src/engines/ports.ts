@@ -13,6 +13,8 @@ export interface EnginePorts {
   /** MediaMTX RTSP: the one restream every internal reader (go2rtc, FFmpeg) and HA uses. */
   mediamtxRtsp: number;
   mediamtxPlayback: number;
+  /** MediaMTX's HLS server (loopback only; our API proxies it under `/api/cameras/:id/hls/`). */
+  mediamtxHls: number;
 }
 
 /**
@@ -29,6 +31,8 @@ export const DEFAULT_ENGINE_PORTS: Readonly<EnginePorts> = Object.freeze({
   mediamtxApi: 9997,
   mediamtxRtsp: 8554,
   mediamtxPlayback: 9996,
+  // Not MediaMTX's own default (8888), which a MediaMTX of the user's own may hold on the host.
+  mediamtxHls: 9995,
 });
 
 /** Throws when two engine ports are the same: a collision would make one engine fail to bind. */

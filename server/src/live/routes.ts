@@ -5,7 +5,8 @@
  *   POST /api/cameras/:id/whep        WHEP: application/sdp → 201 + Location
  *   GET  /api/cameras/:id/ws          WebSocket proxied to go2rtc's stream socket (MSE, WebRTC)
  *   GET  /api/cameras/:id/mjpeg       multipart MJPEG, works while go2rtc is down
- *   GET  /api/cameras/:id/stream.mp4  progressive fragmented MP4 (players, Node-RED, VLC)
+ *   GET  /api/cameras/:id/stream.mp4  progressive fragmented MP4 (players, Node-RED, VLC); Safari,
+ *                                     which cannot play it, is redirected to HLS (live/hls.ts)
  * WebRTC media itself flows between the browser and go2rtc's media port.
  */
 import { randomUUID } from 'node:crypto';
@@ -19,6 +20,7 @@ import type { CamstackApp } from '../http/app.js';
 import { ApiError, ApiErrorSchema } from '../http/errors.js';
 import { ingressPrefix } from '../http/ingress.js';
 import type { Logger } from '../log/logger.js';
+import { isSafariUserAgent } from './hls-names.js';
 import { MJPEG_BOUNDARY, type MjpegHub } from './mjpeg.js';
 
 export interface LiveRoutesOptions {
@@ -200,12 +202,18 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
       schema: {
         tags: ['live'],
         summary: 'Live progressive fragmented MP4 (copy, no transcoding)',
+        description:
+          'Safari cannot play a progressive fragmented MP4: it is answered 302 to `hls/index.m3u8` (relative, ' +
+          'so it works under ingress), the same camera over HLS.',
         params: Params,
-        response: { ...errors },
+        response: { 302: Type.Null({ description: 'Safari: see Location (HLS).' }), ...errors },
       },
     },
     async (req, reply) => {
       const { id } = camera(req.params.id);
+      if (isSafariUserAgent(req.headers['user-agent'])) {
+        return reply.code(302).header('location', 'hls/index.m3u8').header('cache-control', 'no-store').send(null);
+      }
       needGo2rtc();
       const ctrl = new AbortController();
       const upstream = await fetch(`${go2rtc.base}/api/stream.mp4?src=${encodeURIComponent(id)}`, {

@@ -13,7 +13,7 @@
  */
 import { type FileHandle, open } from 'node:fs/promises';
 
-interface BoxHeader {
+export interface BoxHeader {
   type: string;
   /** Offset of the box in the file. */
   start: number;
@@ -77,14 +77,14 @@ export class Mp4Error extends Error {
   override readonly name = 'Mp4Error';
 }
 
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+export async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
   const { bytesRead } = await fh.read(buf, 0, length, position);
   return buf.subarray(0, bytesRead);
 }
 
 /** The box header at `position`, or null when the file ends there (or the header is torn). */
-async function readHeader(fh: FileHandle, position: number, fileSize: number): Promise<BoxHeader | null> {
+export async function readHeader(fh: FileHandle, position: number, fileSize: number): Promise<BoxHeader | null> {
   if (position + 8 > fileSize) return null;
   const h = await readAt(fh, position, 16);
   if (h.length < 8) return null;
@@ -103,7 +103,7 @@ async function readHeader(fh: FileHandle, position: number, fileSize: number): P
 }
 
 /** Child boxes of an in-memory container payload. */
-function childBoxes(buf: Buffer, from: number, to: number): { type: string; start: number; end: number }[] {
+export function childBoxes(buf: Buffer, from: number, to: number): { type: string; start: number; end: number }[] {
   const out: { type: string; start: number; end: number }[] = [];
   let pos = from;
   while (pos + 8 <= to) {

@@ -359,6 +359,42 @@ export async function recordingRoutes(app: CamstackApp, options: RecordingRoutes
   );
 
   app.get(
+    '/api/cameras/:id/recording.m3u8',
+    {
+      schema: {
+        tags: ['recordings'],
+        summary: 'A recorded span as an HLS playlist (VOD)',
+        description:
+          'For players without MSE (Safari on iPhone): the recording files themselves, by byte range ' +
+          '(`../../recordings/<rid>/video`, relative), one `#EXT-X-MAP` per file, a discontinuity between files, ' +
+          'media segments that start at keyframes where possible. At most 24 hours; gaps are skipped.',
+        params: CameraIdParamsSchema,
+        querystring: ExportQuerySchema,
+        response: {
+          200: Type.String({ description: 'The playlist (application/vnd.apple.mpegurl).' }),
+          ...errors(400, 404, 500),
+        },
+      },
+    },
+    async (request, typedReply) => {
+      mustCamera(request.params.id);
+      const fromMs = dateField(request.query.from, 'from');
+      const toMs = dateField(request.query.to, 'to');
+      const text = await recordings.hlsPlaylist(
+        request.params.id,
+        fromMs,
+        toMs,
+        (rid) => `../../recordings/${rid}/video`,
+      );
+      return raw(typedReply)
+        .code(200)
+        .header('content-type', 'application/vnd.apple.mpegurl')
+        .header('cache-control', 'no-cache')
+        .send(text);
+    },
+  );
+
+  app.get(
     '/api/cameras/:id/timeline',
     {
       schema: {

@@ -7,6 +7,7 @@
  * - cleaner.ts: runs the retention and storage plans;
  * - catalogue.ts: the read side, protect and delete;
  * - export.ts: any span as one MP4;
+ * - vod.ts (+ hls-vod.ts): any span as an HLS playlist over the segment files (byte ranges);
  * - clips.ts (+ clip-recorder.ts): clips, cut from the recording or recorded by FFmpeg, and
  *   their crash recovery.
  * The API, MQTT and Node-RED all call this front.
@@ -47,6 +48,7 @@ import type {
   RecordingServiceOptions,
   Timeline,
 } from './types-public.js';
+import { VodPlaylists } from './vod.js';
 
 export type { RecordingView } from '../contract/index.js';
 export { MAX_CLIP_SECONDS, MAX_CLIP_TOTAL_MS, MAX_EXPORT_MS, MAX_PRE_ROLL_SECONDS } from './limits.js';
@@ -74,6 +76,7 @@ export class RecordingService {
   readonly #frames: FrameGrabber;
   readonly #clips: Clips;
   readonly #scanner: Scanner;
+  readonly #vod: VodPlaylists;
 
   constructor(options: RecordingServiceOptions) {
     this.#c = new RecordingContext(options);
@@ -82,6 +85,7 @@ export class RecordingService {
     this.#catalogue = new Catalogue(this.#c, this.#cleaner);
     this.#exporter = new Exporter(this.#c);
     this.#frames = new FrameGrabber(this.#c);
+    this.#vod = new VodPlaylists(this.#c);
     this.#clips = new Clips(this.#c, this.#exporter);
     this.#scanner = new Scanner(this.#c, (camera, finalRel) => this.#clips.recoverPart(camera, finalRel));
   }
@@ -221,6 +225,11 @@ export class RecordingService {
 
   exportSpan(cameraId: string, fromMs: number, toMs: number): Promise<ExportStream> {
     return this.#exporter.exportSpan(cameraId, fromMs, toMs);
+  }
+
+  /** An HLS VOD playlist of the span (byte ranges of the segment files, named by `uriFor(rid)`). */
+  hlsPlaylist(cameraId: string, fromMs: number, toMs: number, uriFor: (rid: string) => string): Promise<string> {
+    return this.#vod.playlist(cameraId, fromMs, toMs, uriFor);
   }
 
   openClip(cameraId: string): RecordingView | null {
