@@ -48,7 +48,7 @@ async function connect(host: TransportHost, s: Session): Promise<void> {
   const opened = waitEvent(ms, 'sourceopen');
   video.src = objectUrl;
   const firstFrame = watchFrames(host, s, video);
-  const ws = new WebSocket(urls.ws(host.camera));
+  const ws = new WebSocket(urls.ws(host.camera, host.transcode));
   ws.binaryType = 'arraybuffer';
   s.add(() => {
     ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
@@ -143,6 +143,7 @@ function followLiveEdge(s: Session, video: HTMLVideoElement, buffer: SourceBuffe
 export const mse: Transport = {
   label: 'MSE',
   video: true,
+  transcodes: true,
   unavailable: 'MSE unsupported in this browser',
   connect,
 };

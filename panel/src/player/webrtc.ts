@@ -45,7 +45,7 @@ async function connect(host: TransportHost, s: Session): Promise<void> {
     .catch(() => {}); // send what was gathered so far
   if (s.closed) return;
   const res = await s.within(
-    fetch(urls.webrtc(host.camera), {
+    fetch(urls.webrtc(host.camera, host.transcode), {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ type: 'offer', sdp: pc.localDescription?.sdp ?? '' }),
@@ -103,6 +103,7 @@ function watchConnection(host: TransportHost, s: Session, pc: RTCPeerConnection)
 export const webrtc: Transport = {
   label: 'WebRTC',
   video: true,
+  transcodes: true,
   unavailable: 'WebRTC unavailable in this browser',
   connect,
 };

@@ -32,6 +32,8 @@ export function windowFrom(ranges: { start: string; end: string }[], at: number,
 export interface PlaybackHost {
   readonly camera: string;
   readonly timeline: Timeline | null;
+  /** Ask the server for H.264 (`transcode=h264`): this browser cannot decode the recorded codec. */
+  readonly transcode: boolean;
   /** Where the two <video> elements go. */
   readonly container: HTMLElement;
   /** Fetches the day again (the live edge may have moved on). */
@@ -42,6 +44,8 @@ export interface PlaybackHost {
   playing(): void;
   /** The active video paused or ended; with a text when it could not play. */
   stopped(error?: string): void;
+  /** The browser refused the recording's format (a codec it lacks, e.g. H.265). */
+  unplayable(): void;
 }
 
 export class Playback {
@@ -109,7 +113,10 @@ export class Playback {
       });
       v.addEventListener('error', () => {
         if (v === this.#players[0] && v.getAttribute('src')) {
-          this.#host.stopped('This span could not be played (nothing recorded there, or it was deleted).');
+          if (v.error?.code === MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED && !this.#host.transcode) {
+            this.#host.stopped('This browser cannot play the recorded video format (H.265?).');
+            this.#host.unplayable();
+          } else this.#host.stopped('This span could not be played (nothing recorded there, or it was deleted).');
         }
       });
       this.#host.container.append(v);
@@ -119,7 +126,7 @@ export class Playback {
   }
 
   #source(v: HTMLVideoElement, w: PlayWindow | null): void {
-    if (w) v.src = urls.export(this.#host.camera, new Date(w.from), new Date(w.to));
+    if (w) v.src = urls.export(this.#host.camera, new Date(w.from), new Date(w.to), this.#host.transcode);
     else {
       v.removeAttribute('src');
       v.load();

@@ -67,7 +67,26 @@ export function ingestStreamName(id: string): string {
   return `${id}_ingest`;
 }
 
-/** Whether some engine must re-encode this camera (MediaMTX cannot ingest it as it is). */
+/**
+ * The go2rtc stream that re-encodes a camera's live view to H.264, for browsers that cannot decode
+ * its codec (H.265 outside Safari and hardware-decoding Chrome). Every enabled camera has one: the
+ * plan is built from the configuration, which does not know the codec (it is learnt from the
+ * stream, and a camera's settings can change it), and a go2rtc stream costs nothing until someone
+ * reads it — go2rtc starts its FFmpeg for the first viewer and stops it after the last one. It
+ * reads the camera's own go2rtc stream, so it adds no connection to MediaMTX or the camera, and it
+ * is live-only: recording stays MediaMTX's copy of what the camera sends. Clients select it with
+ * `?transcode=h264` on our live routes, never by this name.
+ */
+export function h264StreamName(id: string): string {
+  // "-" is outside the camera id alphabet, so no camera (say "door_h264") can take this name.
+  return `${id}-h264`;
+}
+
+/** The source of {@link h264StreamName}: FFmpeg in go2rtc, video to H.264, audio as it is. */
+export function h264TranscodeSource(id: string): string {
+  return `ffmpeg:${id}#video=h264#audio=copy`;
+}
+
 /** Whether a change of a camera changes what is pulled (source, credentials, on/off): its stream is another. */
 export function streamChanged(
   camera: Pick<Camera, 'source' | 'username' | 'password' | 'enabled'>,
@@ -81,6 +100,7 @@ export function streamChanged(
   );
 }
 
+/** Whether some engine must re-encode this camera (MediaMTX cannot ingest it as it is). */
 export function needsTranscode(camera: Pick<Camera, 'sourceType'>): boolean {
   return camera.sourceType === 'http-mjpeg' || camera.sourceType === 'http-jpeg' || camera.sourceType === 'ffmpeg-test';
 }
@@ -137,6 +157,7 @@ export function buildEnginePlan(cameras: readonly Camera[], opts: PlanOptions): 
     if (!camera.enabled) continue;
     plan.mediamtx.set(camera.id, mediamtxPathFor(camera, opts));
     plan.go2rtc.set(camera.id, restreamUrl(camera.id, opts.ports));
+    plan.go2rtc.set(h264StreamName(camera.id), h264TranscodeSource(camera.id));
     if (needsTranscode(camera)) plan.go2rtc.set(ingestStreamName(camera.id), go2rtcIngestSource(camera));
   }
   return plan;
