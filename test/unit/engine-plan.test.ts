@@ -9,6 +9,7 @@ import {
   isRecorded,
   mediamtxPathFor,
   normaliseDuration,
+  sameGo2rtcSource,
   samePathConf,
 } from '../../server/src/cameras/engine-plan.js';
 import { toEventSettings } from '../../server/src/config/events-config.js';
@@ -93,6 +94,19 @@ describe('engine plan', () => {
       ],
     );
     assert.ok(![...plan.go2rtc.values()].some((v) => v.includes('192.168.1.10')));
+  });
+
+  it('a running transcode is the same go2rtc stream (go2rtc lists it under the RTSP URL it reads)', () => {
+    const want = h264TranscodeSource('yard');
+    const running = 'rtsp://127.0.0.1:18554/yard?video&audio&source=ffmpeg:yard%23video%3Dh264%23audio%3Dcopy';
+    assert.equal(sameGo2rtcSource(want, want), true);
+    assert.equal(sameGo2rtcSource(want, running), true);
+    assert.equal(sameGo2rtcSource(h264TranscodeSource('gate'), running), false);
+    assert.equal(sameGo2rtcSource('rtsp://127.0.0.1:8554/yard', running), false);
+    assert.equal(
+      sameGo2rtcSource(want, 'rtsp://10.0.0.1:554/x?source=ffmpeg:yard%23video%3Dh264%23audio%3Dcopy'),
+      false,
+    );
   });
 
   it('every camera has an on-demand H.264 transcode of its own go2rtc stream, live only (never recorded)', () => {

@@ -107,6 +107,10 @@ async function connect(host: TransportHost, s: Session): Promise<void> {
   const type = await s.within(Promise.race([mime, closed.promise]), TIMEOUTS.mseAnswer, 'the MSE answer');
   if (s.closed) return;
   if (!MediaSource.isTypeSupported(type)) throw new Failure(`this browser cannot decode ${type}`, 'codec');
+  // go2rtc sends what matched: audio alone when none of our video codecs is the camera's (H.265).
+  if (!/avc1|hvc1|hev1|av01|vp0?[89]/.test(type)) {
+    throw new Failure(`this browser cannot decode ${codecName(host.codec, '')}`, 'codec');
+  }
   sb = ms.addSourceBuffer(type);
   sb.mode = 'segments';
   host.hasAudio(/mp4a|opus|flac/.test(type));

@@ -185,6 +185,22 @@ export function diffMaps<T, A>(
   return diff;
 }
 
+/**
+ * Whether go2rtc's stream holds the source we want. While an `ffmpeg:<stream>` source runs, go2rtc
+ * lists its producer under the RTSP URL it reads, with the source we gave in its `source` query
+ * parameter (`rtsp://127.0.0.1:<port>/<id>?video&audio&source=ffmpeg:<id>%23video%3Dh264…`):
+ * that is the same stream, and replacing it would cut its viewers off.
+ */
+export function sameGo2rtcSource(want: string, have: string): boolean {
+  if (want === have) return true;
+  if (!want.startsWith('ffmpeg:') || !have.startsWith('rtsp://127.0.0.1:')) return false;
+  try {
+    return new URL(have).searchParams.get('source') === want;
+  } catch {
+    return false;
+  }
+}
+
 /** Compares only the keys we manage; MediaMTX returns durations normalised ("10s" → "10s"). */
 export function samePathConf(want: MediamtxPathConf, have: Record<string, unknown>): boolean {
   return (
