@@ -64,7 +64,11 @@ async function connect(host: TransportHost, s: Session): Promise<void> {
     throw new Failure(message);
   }
   const sdp = body.sdp ?? '';
-  if (/^m=video 0 /m.test(sdp)) throw new Failure("this browser cannot receive the camera's video codec", 'codec');
+  // No video codec in common: the video section refused (port 0), or go2rtc's `a=inactive` (H.265).
+  const videoSection = /^m=video [^]*?(?=^m=|(?![^]))/m.exec(sdp)?.[0] ?? '';
+  if (/^m=video 0 /m.test(sdp) || /^a=inactive/m.test(videoSection)) {
+    throw new Failure(`this browser cannot receive ${codecName(host.codec, '')}`, 'codec');
+  }
   await pc.setRemoteDescription({ type: 'answer', sdp });
   await s.within(
     new Promise<void>((resolve, reject) => {
