@@ -65,7 +65,7 @@ async function connect(host: TransportHost, s: Session): Promise<void> {
   }
   const sdp = body.sdp ?? '';
   // No video codec in common: the video section refused (port 0), or go2rtc's `a=inactive` (H.265).
-  const videoSection = /^m=video [^]*?(?=^m=|(?![^]))/m.exec(sdp)?.[0] ?? '';
+  const videoSection = sdp.split(/^(?=m=)/m).find((m) => m.startsWith('m=video ')) ?? '';
   if (/^m=video 0 /m.test(sdp) || /^a=inactive/m.test(videoSection)) {
     throw new Failure(`this browser cannot receive ${codecName(host.codec, '')}`, 'codec');
   }
