@@ -197,6 +197,18 @@ describe('an H.265 camera on the real engines', () => {
     });
     assert.match(mime, /avc1/);
     assert.equal(transcoders().length, 1, 'still one FFmpeg for two viewers');
+    // The camera's status counts both viewers (not the one FFmpeg) and says it is transcoding.
+    await waitUntil(
+      async () => {
+        const st = (await (await get(sp, `/api/cameras/${CAM}/status`)).json()) as {
+          viewers: number;
+          transcoding: boolean;
+        };
+        return st.viewers === 2 && st.transcoding;
+      },
+      10_000,
+      'two viewers, transcoding, in the camera status',
+    );
 
     ctrl.abort();
     await reader.cancel().catch(() => {});
