@@ -2,7 +2,7 @@
  * Synthetic cameras for the demo, the tests and the benchmarks: a separate MediaMTX instance
  * plays "the camera network" (its RTSP server is what Camstack pulls from, and its API lists the
  * readers of every path, so tests count upstream connections at the source), and one FFmpeg per
- * camera publishes a test pattern with a visible wall clock (H.264, 2 s GOP, Opus audio).
+ * camera publishes a test pattern with a visible wall clock (H.264 or H.265, 2 s GOP, Opus audio).
  * Everything listens on 127.0.0.1 only, except the RTSP server when `rtspHost` names another
  * local address (the image test binds it to its Docker network's gateway, for the add-on container).
  */
@@ -23,6 +23,11 @@ export interface SyntheticCameraSpec {
   /** Video bitrate in kbit/s (default: x264's CRF output, small). */
   bitrateKbps?: number;
   audio?: boolean;
+  /**
+   * Video codec (default `h264`). `h265` encodes with libx265 (ultrafast, same GOP, parameter sets
+   * repeated before every keyframe so a reader that joins late can start), like an H.265 camera.
+   */
+  codec?: 'h264' | 'h265';
   /** Label drawn next to the clock (default: the name). */
   label?: string;
   /**
@@ -146,24 +151,41 @@ export function publisherArgs(spec: Running['spec'], url: string, fontFile: stri
     `testsrc2=size=${width}x${height}:rate=${fps}${spec.timecode ? timecodeFilters() : ''}${clock}`,
   ];
   if (spec.audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
-  args.push(
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-tune',
-    'zerolatency',
-    '-profile:v',
-    'baseline',
-    '-pix_fmt',
-    'yuv420p',
-    '-g',
-    gop,
-    '-keyint_min',
-    gop,
-    '-sc_threshold',
-    '0',
-  );
+  if (spec.codec === 'h265') {
+    args.push(
+      '-c:v',
+      'libx265',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      gop,
+      '-x265-params',
+      `keyint=${gop}:min-keyint=${gop}:scenecut=0:repeat-headers=1:log-level=error`,
+    );
+  } else {
+    args.push(
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-profile:v',
+      'baseline',
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      gop,
+      '-keyint_min',
+      gop,
+      '-sc_threshold',
+      '0',
+    );
+  }
   if (spec.bitrateKbps) {
     args.push(
       '-b:v',
@@ -275,6 +297,7 @@ export class SyntheticCameraServer {
       audio: spec.audio ?? true,
       label: spec.label ?? spec.name,
       timecode: spec.timecode ?? false,
+      codec: spec.codec ?? 'h264',
       ...(spec.bitrateKbps ? { bitrateKbps: spec.bitrateKbps } : {}),
       ...(spec.loopFile ? { loopFile: spec.loopFile } : {}),
     };

@@ -147,15 +147,17 @@ export const api = {
 export const urls = {
   snapshot: (id: string, width?: number, maxAge?: number) =>
     `api/cameras/${enc(id)}/snapshot.jpg${query({ width, maxAge })}`,
-  webrtc: (id: string) => `api/cameras/${enc(id)}/webrtc`,
-  ws: (id: string) => apiUrl(`api/cameras/${enc(id)}/ws`, true),
+  /** `transcode`: the camera's on-demand H.264 transcode (for a codec this browser lacks). */
+  webrtc: (id: string, transcode = false) => `api/cameras/${enc(id)}/webrtc${transcode ? '?transcode=h264' : ''}`,
+  ws: (id: string, transcode = false) => apiUrl(`api/cameras/${enc(id)}/ws${transcode ? '?transcode=h264' : ''}`, true),
   mjpeg: (id: string) => `api/cameras/${enc(id)}/mjpeg`,
   hls: (id: string) => `api/cameras/${enc(id)}/hls/index.m3u8`,
   /** A recorded span as an HLS VOD playlist (players without MSE). */
   recordingHls: (id: string, from: Date, to: Date) =>
     `api/cameras/${enc(id)}/recording.m3u8${query({ from: from.toISOString(), to: to.toISOString() })}`,
-  export: (id: string, from: Date, to: Date) =>
-    `api/cameras/${enc(id)}/export.mp4${query({ from: from.toISOString(), to: to.toISOString() })}`,
+  /** `transcode`: re-encoded to H.264 by the server (a recording in a codec this browser lacks). */
+  export: (id: string, from: Date, to: Date, transcode = false) =>
+    `api/cameras/${enc(id)}/export.mp4${query({ from: from.toISOString(), to: to.toISOString(), transcode: transcode ? 'h264' : undefined })}`,
   thumbnail: (rid: string) => `api/recordings/${enc(rid)}/thumbnail.jpg`,
   eventPicture: (eid: string) => `api/camera-events/${enc(eid)}/picture.jpg`,
   video: (rid: string, download = false) => `api/recordings/${enc(rid)}/video${download ? '?download=1' : ''}`,

@@ -488,6 +488,8 @@ export interface RigCamera {
   /** Path on the synthetic camera server (also the label drawn next to its clock). */
   sim: string;
   audio?: boolean;
+  /** The camera's video codec (default H.264). */
+  codec?: 'h264' | 'h265';
   recording?: Record<string, unknown>;
 }
 
@@ -529,7 +531,15 @@ export async function startPanelRig(opts: {
   try {
     await sim.start();
     for (const c of opts.cameras) {
-      await sim.addCamera({ name: c.sim, width: 640, height: 360, fps: 15, gopSeconds: 1, audio: c.audio ?? true });
+      await sim.addCamera({
+        name: c.sim,
+        width: 640,
+        height: 360,
+        fps: 15,
+        gopSeconds: 1,
+        audio: c.audio ?? true,
+        codec: c.codec ?? 'h264',
+      });
     }
     [sp, browser] = await Promise.all([
       startPanelServer({ env: { CAMSTACK_STATUS_POLL_MS: '300', CAMSTACK_RECONCILE_MS: '1000', ...opts.env } }),

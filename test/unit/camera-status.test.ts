@@ -85,6 +85,25 @@ describe('camera status', () => {
     assert.equal(countViewers(pulling, path, 0), countViewers(pulling, readyPath, 0));
   });
 
+  it('viewers of the H.264 transcode count one each; its FFmpeg is no viewer; the status says transcoding', () => {
+    const stream: Go2rtcStreamInfo = {
+      ...pulling,
+      consumers: [{ user_agent: 'Chrome' }, { user_agent: 'go2rtc/ffmpeg' }],
+    };
+    const transcode: Go2rtcStreamInfo = {
+      producers: [{ url: 'rtsp://127.0.0.1:18554/cam?video&audio&source=ffmpeg:cam%23video%3Dh264%23audio%3Dcopy' }],
+      consumers: [{ user_agent: 'Chrome' }, { user_agent: 'Chrome' }, { user_agent: 'camstack-mp4-client' }],
+    };
+    assert.equal(countViewers(stream, readyPath, 0, transcode), 4);
+    const s = deriveStatus(base({ path: readyPath, stream, transcode }));
+    assert.equal(s.viewers, 4);
+    assert.equal(s.transcoding, true);
+    const idle = deriveStatus(
+      base({ path: readyPath, stream: pulling, transcode: { producers: [], consumers: null } }),
+    );
+    assert.equal(idle.transcoding, false);
+  });
+
   it('connecting while verification runs, offline with the reason when it fails', () => {
     assert.equal(
       deriveStatus(base({ tracking: tracking({ verification: { state: 'pending' } }) })).state,

@@ -3,10 +3,13 @@ import { describe, it } from 'node:test';
 import {
   buildEnginePlan,
   diffMaps,
+  h264StreamName,
+  h264TranscodeSource,
   ingestStreamName,
   isRecorded,
   mediamtxPathFor,
   normaliseDuration,
+  sameGo2rtcSource,
   samePathConf,
 } from '../../server/src/cameras/engine-plan.js';
 import { toEventSettings } from '../../server/src/config/events-config.js';
@@ -75,16 +78,52 @@ describe('engine plan', () => {
     assert.equal(mediamtxPathFor(c, opts).record, false);
   });
 
-  it('a recorded camera keeps one plan entry per engine (recording adds no reader or stream)', () => {
+  it('a recorded camera keeps one MediaMTX path and its two go2rtc streams (recording adds no reader or stream)', () => {
     const plan = buildEnginePlan([cam({ recording: { ...cam().recording, continuous: true } })], opts);
     assert.equal(plan.mediamtx.size, 1);
-    assert.equal(plan.go2rtc.size, 1);
+    assert.deepEqual([...plan.go2rtc.keys()], ['front_door', 'front_door-h264']);
   });
 
   it('go2rtc reads the local MediaMTX restream, never the camera', () => {
     const plan = buildEnginePlan([cam()], opts);
-    assert.deepEqual([...plan.go2rtc], [['front_door', 'rtsp://127.0.0.1:8554/front_door']]);
+    assert.deepEqual(
+      [...plan.go2rtc],
+      [
+        ['front_door', 'rtsp://127.0.0.1:8554/front_door'],
+        ['front_door-h264', 'ffmpeg:front_door#video=h264#audio=copy'],
+      ],
+    );
     assert.ok(![...plan.go2rtc.values()].some((v) => v.includes('192.168.1.10')));
+  });
+
+  it('a running transcode is the same go2rtc stream (go2rtc lists it under the RTSP URL it reads)', () => {
+    const want = h264TranscodeSource('yard');
+    const running = 'rtsp://127.0.0.1:18554/yard?video&audio&source=ffmpeg:yard%23video%3Dh264%23audio%3Dcopy';
+    assert.equal(sameGo2rtcSource(want, want), true);
+    assert.equal(sameGo2rtcSource(want, running), true);
+    assert.equal(sameGo2rtcSource(h264TranscodeSource('gate'), running), false);
+    assert.equal(sameGo2rtcSource('rtsp://127.0.0.1:8554/yard', running), false);
+    assert.equal(
+      sameGo2rtcSource(want, 'rtsp://10.0.0.1:554/x?source=ffmpeg:yard%23video%3Dh264%23audio%3Dcopy'),
+      false,
+    );
+  });
+
+  it('every camera has an on-demand H.264 transcode of its own go2rtc stream, live only (never recorded)', () => {
+    // The configuration does not know the codec (an H.265 camera looks like any other), so every camera gets one.
+    const h265 = cam({ id: 'yard', source: 'rtsp://10.0.0.7:554/h265main' });
+    const plan = buildEnginePlan([h265, cam({ id: 'door_h264' })], opts);
+    assert.equal(h264StreamName('yard'), 'yard-h264');
+    assert.equal(plan.go2rtc.get('yard-h264'), h264TranscodeSource('yard'));
+    assert.equal(h264TranscodeSource('yard'), 'ffmpeg:yard#video=h264#audio=copy');
+    // It reads go2rtc's stream of the camera (by name): no credentials, no new connection upstream.
+    assert.doesNotMatch(plan.go2rtc.get('yard-h264') ?? '', /10\.0\.0\.7|rtsp:/);
+    // MediaMTX records the camera itself: the transcode is no path of its own.
+    assert.deepEqual([...plan.mediamtx.keys()], ['yard', 'door_h264']);
+    assert.equal(plan.mediamtx.get('yard')?.source, 'rtsp://admin:p%40ss%3Aw%2Frd@10.0.0.7:554/h265main');
+    // A camera whose id ends in _h264 keeps its own stream ("-" is outside the id alphabet).
+    assert.equal(plan.go2rtc.get('door_h264'), 'rtsp://127.0.0.1:8554/door_h264');
+    assert.equal(plan.go2rtc.get('door_h264-h264'), h264TranscodeSource('door_h264'));
   });
 
   it('an MJPEG camera is converted by FFmpeg in go2rtc and pulled by MediaMTX from there (one camera connection)', () => {

@@ -18,7 +18,10 @@
  * - Everything it opens (peer connection, socket, MediaSource, <img> stream, timers, observers,
  *   listeners) belongs to a session closed when it stops or leaves the page.
  * - An H.265 camera: WebRTC in browsers without H.265 gets no video, MSE offers only the codecs
- *   `MediaSource.isTypeSupported` accepts, so go2rtc refuses; MJPEG (transcoded) then plays.
+ *   `MediaSource.isTypeSupported` accepts, so go2rtc refuses. After such a `codec` failure the
+ *   transport is tried once more with the camera's on-demand H.264 transcode (`?transcode=h264`),
+ *   and later connections of this camera go straight to it; the badge says "H.264 (transcoded
+ *   from H.265)" (attribute `transcoded`), so the user knows why the server works harder.
  */
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
@@ -41,6 +44,11 @@ export type PlayerPhase = 'idle' | 'connecting' | 'playing' | 'paused' | 'reconn
 /** "WebRTC", "MSE", "MJPEG" (badge and reasons); "Stream" when none played. */
 function label(mode: PlayerMode | 'none'): string {
   return mode === 'none' ? 'Stream' : TRANSPORTS[mode].label;
+}
+
+/** "H.264 (transcoded from H.265)". */
+function transcodedText(codec: string): string {
+  return `H.264 (transcoded from ${codecName(codec, '')})`;
 }
 
 const BACKOFF_MIN_MS = 1000;
@@ -75,6 +83,8 @@ export class CamstackPlayer extends LitElement {
   /** The mode playing now (or last played while paused/reconnecting). */
   @property({ reflect: true }) mode: PlayerMode | 'none' = 'none';
   @property({ reflect: true }) phase: PlayerPhase = 'idle';
+  /** The mode playing now plays the server's H.264 transcode of the camera. */
+  @property({ type: Boolean, reflect: true }) transcoded = false;
   /** Why the mode is not the first one, or why nothing plays. */
   @state() reason = '';
   @state() private fullscreen = false;
@@ -100,6 +110,10 @@ export class CamstackPlayer extends LitElement {
   #attempt = 0;
   /** Per camera: modes that cannot work (e.g. MSE for a codec this browser lacks). */
   #skip = new Set<PlayerMode>();
+  /** Per camera: this browser cannot decode its codec, so WebRTC and MSE ask for the H.264 transcode. */
+  #transcode = false;
+  /** The attempt in progress asks for the transcode. */
+  #attemptTranscode = false;
 
   static override styles = playerStyles;
 
@@ -141,7 +155,10 @@ export class CamstackPlayer extends LitElement {
 
   protected override updated(changed: PropertyValues<this>): void {
     if ((changed.has('camera') && changed.get('camera') !== undefined) || changed.has('modes')) {
-      if (changed.has('camera')) this.#skip.clear();
+      if (changed.has('camera')) {
+        this.#skip.clear();
+        this.#transcode = false;
+      }
       if (this.#session || this.phase === 'reconnecting' || this.phase === 'error') this.restart();
     }
     if (changed.has('muted') && this.#video) this.#video.muted = this.muted;
@@ -201,7 +218,13 @@ export class CamstackPlayer extends LitElement {
   #emitState(): void {
     this.dispatchEvent(
       new CustomEvent('camstack-player-state', {
-        detail: { camera: this.camera, mode: this.mode, phase: this.phase, reason: this.reason },
+        detail: {
+          camera: this.camera,
+          mode: this.mode,
+          phase: this.phase,
+          reason: this.reason,
+          transcoded: this.transcoded,
+        },
         bubbles: true,
         composed: true,
       }),
@@ -236,24 +259,31 @@ export class CamstackPlayer extends LitElement {
         failures.push({ mode, text: this.#skipText(mode), kind: 'browser' });
         continue;
       }
-      try {
-        await TRANSPORTS[mode].connect(this.#host(), s);
-        if (s.closed) return;
-        this.#playing(s, mode, failures);
-        return;
-      } catch (err) {
-        if (s.closed) return;
-        s.release();
-        this.#video = null;
-        this.hasAudio = false;
-        const kind = err instanceof Failure ? err.kind : 'other';
-        if (kind === 'browser') unavailable.add(mode);
-        if (kind === 'codec') this.#skip.add(mode);
-        failures.push({
-          mode,
-          text: kind === 'browser' ? this.#skipText(mode) : `${label(mode)}: ${errorText(err)}`,
-          kind,
-        });
+      // A codec this browser lacks: the same transport once more, with the server's H.264 transcode.
+      for (let retry = true; retry; ) {
+        retry = false;
+        this.#attemptTranscode = this.#transcode && TRANSPORTS[mode].transcodes === true;
+        try {
+          await TRANSPORTS[mode].connect(this.#host(), s);
+          if (s.closed) return;
+          this.#playing(s, mode, failures);
+          return;
+        } catch (err) {
+          if (s.closed) return;
+          s.release();
+          this.#video = null;
+          this.hasAudio = false;
+          const kind = err instanceof Failure ? err.kind : 'other';
+          retry = kind === 'codec' && !this.#attemptTranscode && TRANSPORTS[mode].transcodes === true;
+          if (retry) this.#transcode = true;
+          if (kind === 'browser') unavailable.add(mode);
+          if (kind === 'codec' && !retry) this.#skip.add(mode);
+          failures.push({
+            mode,
+            text: kind === 'browser' ? this.#skipText(mode) : `${label(mode)}: ${errorText(err)}`,
+            kind,
+          });
+        }
       }
     }
     if (s.closed) return;
@@ -261,6 +291,7 @@ export class CamstackPlayer extends LitElement {
     s.close();
     if (this.#session === s) this.#session = null;
     this.mode = 'none';
+    this.transcoded = false;
     this.phase = 'error';
     this.reason = failures.map((f) => f.text).join('; ') || 'no live mode is allowed';
     this.#emitState();
@@ -284,6 +315,9 @@ export class CamstackPlayer extends LitElement {
       },
       get codec() {
         return player.codec;
+      },
+      get transcode() {
+        return player.#attemptTranscode;
       },
       get muted() {
         return player.muted;
@@ -309,10 +343,16 @@ export class CamstackPlayer extends LitElement {
 
   #playing(s: Session, mode: PlayerMode, failures: { mode: PlayerMode; text: string; kind: Failure['kind'] }[]): void {
     this.mode = mode;
+    this.transcoded = this.#attemptTranscode;
     this.phase = 'playing';
     this.#attempt = 0;
     this.firstFrameMs = performance.now() - s.startedAt;
-    this.reason = failures.length ? `${failures.map((f) => f.text).join('; ')}: using ${label(mode)}` : '';
+    const using = this.transcoded ? `${label(mode)}, ${transcodedText(this.codec)}` : label(mode);
+    this.reason = failures.length
+      ? `${failures.map((f) => f.text).join('; ')}: using ${using}`
+      : this.transcoded
+        ? `Using ${using}`
+        : '';
     this.#emitState();
     this.dispatchEvent(
       new CustomEvent('camstack-first-frame', {
@@ -398,7 +438,7 @@ export class CamstackPlayer extends LitElement {
 
   protected override render() {
     const playing = this.phase === 'playing';
-    const fallback = playing && this.#modeList()[0] !== this.mode;
+    const fallback = playing && (this.#modeList()[0] !== this.mode || this.transcoded);
     const videoMode = this.mode !== 'none' && TRANSPORTS[this.mode].video;
     const showPoster = !playing && this.posterUrl !== '';
     return html`
@@ -431,8 +471,10 @@ export class CamstackPlayer extends LitElement {
       }
       ${
         playing
-          ? html`<span class="badge mode ${fallback ? 'fallback' : ''}" title="Live mode: ${label(this.mode)}"
-              >${label(this.mode)}</span
+          ? html`<span
+              class="badge mode ${fallback ? 'fallback' : ''}"
+              title="Live mode: ${label(this.mode)}${this.transcoded ? `, ${transcodedText(this.codec)}` : ''}"
+              >${label(this.mode)}${this.transcoded ? ' · H.264 (transcoded)' : ''}</span
             >`
           : nothing
       }

@@ -9,7 +9,9 @@
  *   first ends, so playback runs on across segments; the wall-clock position is shown;
  * - the recordings of the day with thumbnails, protect / unprotect, download, delete (with a
  *   confirmation), "expiring soon" badges (`api/recordings/expiring?within=1d`);
- * - a span download (export) from the playhead.
+ * - a span download (export) from the playhead;
+ * - an H.265 camera in a browser without H.265: a notice, playback transcoded to H.264 by the
+ *   server on request, and the download as H.264 (`../recordings/codec.ts`).
  * New clips, segments and deletions arrive over SSE and refresh the view. Its parts live in
  * `../recordings/`: `playback.ts` (the two-video playback), `thumb.ts` (the list's pictures) and
  * `styles.ts`.
@@ -37,6 +39,7 @@ import type { CamstackConfirm } from './confirm.js';
 import './confirm.js';
 import { type CamstackTimeline, ZOOMS } from './timeline.js';
 import './timeline.js';
+import { browserPlaysH265, codecNotice, isH265 } from '../recordings/codec.js';
 import { Playback, type PlaybackHost, windowFrom } from '../recordings/playback.js';
 import { recordingsStyles } from '../recordings/styles.js';
 import '../recordings/thumb.js';
@@ -63,6 +66,12 @@ export class CamstackRecordings extends LitElement {
   @state() private exportMinutes = 5;
   @state() private now = Date.now();
   @state() private notice = '';
+  /** Playback asks for H.264 (the user chose it for this camera's H.265). */
+  @state() private transcode = false;
+  /** The browser refused a recording of this camera (its codec). */
+  @state() private unplayable = false;
+  /** The span download as H.264 (null: as needed by this browser). */
+  @state() private exportH264: boolean | null = null;
 
   @query('camstack-confirm') private confirm!: CamstackConfirm;
   @query('camstack-timeline') private timelineEl!: CamstackTimeline;
@@ -125,6 +134,7 @@ export class CamstackRecordings extends LitElement {
     const key = `${this.camera}|${this.day}|${this.clipsOnly}|${this.protectedOnly}`;
     if (store.loaded && key !== this.#loadedKey) {
       const cameraOrDay = this.#loadedKey.split('|').slice(0, 2).join('|') !== key.split('|').slice(0, 2).join('|');
+      if (this.#loadedKey.split('|')[0] !== this.camera) this.transcode = this.unplayable = false;
       this.#loadedKey = key;
       if (cameraOrDay) {
         this.#stopPlayback();
@@ -203,6 +213,12 @@ export class CamstackRecordings extends LitElement {
       },
       get timeline() {
         return page.timeline;
+      },
+      get transcode() {
+        return page.transcode;
+      },
+      unplayable: () => {
+        this.unplayable = true;
       },
       get container() {
         return page.videos;
@@ -372,6 +388,9 @@ export class CamstackRecordings extends LitElement {
     const tl = this.timeline;
     const from = this.position ?? (tl ? Date.parse(tl.from) : Date.now());
     const exportTo = from + this.exportMinutes * 60_000;
+    // H.265 this browser cannot decode: say so, offer the server's H.264 transcode.
+    const h265 = this.unplayable || (isH265(store.status.get(this.camera)?.codec) && !browserPlaysH265());
+    const exportH264 = this.exportH264 ?? h265;
     return html`<section class="card" aria-labelledby="tl-h">
       <div class="section-head">
         <h2 id="tl-h">${store.camera(this.camera)?.name ?? this.camera} · ${tl ? fmtDateTime(new Date(Date.parse(tl.from))).split(',')[0] : this.day}</h2>
@@ -410,6 +429,15 @@ export class CamstackRecordings extends LitElement {
           .events=${[...this.events].reverse()}
           @seek=${(e: CustomEvent<{ time: number }>) => void this.play(e.detail.time)}
         ></camstack-event-strip>
+        ${
+          h265
+            ? codecNotice(this.transcode, () => {
+                this.transcode = true;
+                this.playError = '';
+                if (this.position !== null) void this.play(this.position);
+              })
+            : nothing
+        }
         <div class="videos">
           ${
             this.#playback.current || this.playing
@@ -443,10 +471,20 @@ export class CamstackRecordings extends LitElement {
           >
           <a
             class="button export"
-            href=${urls.export(this.camera, new Date(from), new Date(exportTo))}
+            href=${urls.export(this.camera, new Date(from), new Date(exportTo), exportH264)}
             download
             aria-label="Download ${this.exportMinutes} minutes from ${fmtTime(new Date(from))}"
             >${icon(mdiDownload)} Download span</a
+          >
+          <label class="muted" title="Re-encoded by the server: plays everywhere, takes longer"
+            ><input
+              type="checkbox"
+              class="export-h264"
+              .checked=${exportH264}
+              @change=${(e: Event) => {
+                this.exportH264 = (e.target as HTMLInputElement).checked;
+              }}
+            />as H.264</label
           >
         </div>
       </div>

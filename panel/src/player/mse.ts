@@ -48,7 +48,7 @@ async function connect(host: TransportHost, s: Session): Promise<void> {
   const opened = waitEvent(ms, 'sourceopen');
   video.src = objectUrl;
   const firstFrame = watchFrames(host, s, video);
-  const ws = new WebSocket(urls.ws(host.camera));
+  const ws = new WebSocket(urls.ws(host.camera, host.transcode));
   ws.binaryType = 'arraybuffer';
   s.add(() => {
     ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
@@ -107,6 +107,10 @@ async function connect(host: TransportHost, s: Session): Promise<void> {
   const type = await s.within(Promise.race([mime, closed.promise]), TIMEOUTS.mseAnswer, 'the MSE answer');
   if (s.closed) return;
   if (!MediaSource.isTypeSupported(type)) throw new Failure(`this browser cannot decode ${type}`, 'codec');
+  // go2rtc sends what matched: audio alone when none of our video codecs is the camera's (H.265).
+  if (!/avc1|hvc1|hev1|av01|vp0?[89]/.test(type)) {
+    throw new Failure(`this browser cannot decode ${codecName(host.codec, '')}`, 'codec');
+  }
   sb = ms.addSourceBuffer(type);
   sb.mode = 'segments';
   host.hasAudio(/mp4a|opus|flac/.test(type));
@@ -143,6 +147,7 @@ function followLiveEdge(s: Session, video: HTMLVideoElement, buffer: SourceBuffe
 export const mse: Transport = {
   label: 'MSE',
   video: true,
+  transcodes: true,
   unavailable: 'MSE unsupported in this browser',
   connect,
 };

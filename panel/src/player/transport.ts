@@ -33,6 +33,8 @@ export interface TransportHost {
   readonly label: string;
   /** Codec the camera sends (from its status), to explain a codec fallback. */
   readonly codec: string;
+  /** Play the camera's H.264 transcode (`?transcode=h264`): this browser cannot decode its codec. */
+  readonly transcode: boolean;
   readonly muted: boolean;
   /** Where the transport puts its <video> or <img>. */
   readonly stage: HTMLElement;
@@ -53,6 +55,8 @@ export interface Transport {
   readonly label: string;
   /** It plays in a <video>: mute and picture-in-picture apply. */
   readonly video: boolean;
+  /** It can play the camera's on-demand H.264 transcode (retried with it after a `codec` failure). */
+  readonly transcodes?: boolean;
   /** Why it is skipped once this browser proved unable to do it at all. */
   readonly unavailable: string;
   /** Opens the stream in `s`; resolves at its first frame. */

@@ -45,7 +45,7 @@ async function connect(host: TransportHost, s: Session): Promise<void> {
     .catch(() => {}); // send what was gathered so far
   if (s.closed) return;
   const res = await s.within(
-    fetch(urls.webrtc(host.camera), {
+    fetch(urls.webrtc(host.camera, host.transcode), {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ type: 'offer', sdp: pc.localDescription?.sdp ?? '' }),
@@ -64,7 +64,11 @@ async function connect(host: TransportHost, s: Session): Promise<void> {
     throw new Failure(message);
   }
   const sdp = body.sdp ?? '';
-  if (/^m=video 0 /m.test(sdp)) throw new Failure("this browser cannot receive the camera's video codec", 'codec');
+  // No video codec in common: the video section refused (port 0), or go2rtc's `a=inactive` (H.265).
+  const videoSection = sdp.split(/^(?=m=)/m).find((m) => m.startsWith('m=video ')) ?? '';
+  if (/^m=video 0 /m.test(sdp) || /^a=inactive/m.test(videoSection)) {
+    throw new Failure(`this browser cannot receive ${codecName(host.codec, '')}`, 'codec');
+  }
   await pc.setRemoteDescription({ type: 'answer', sdp });
   await s.within(
     new Promise<void>((resolve, reject) => {
@@ -103,6 +107,7 @@ function watchConnection(host: TransportHost, s: Session, pc: RTCPeerConnection)
 export const webrtc: Transport = {
   label: 'WebRTC',
   video: true,
+  transcodes: true,
   unavailable: 'WebRTC unavailable in this browser',
   connect,
 };

@@ -39,6 +39,8 @@ export function windowFrom(ranges: { start: string; end: string }[], at: number,
 export interface PlaybackHost {
   readonly camera: string;
   readonly timeline: Timeline | null;
+  /** Ask the server for H.264 (`transcode=h264`): this browser cannot decode the recorded codec. */
+  readonly transcode: boolean;
   /** Where the two <video> elements go. */
   readonly container: HTMLElement;
   /** Fetches the day again (the live edge may have moved on). */
@@ -49,6 +51,8 @@ export interface PlaybackHost {
   playing(): void;
   /** The active video paused or ended; with a text when it could not play. */
   stopped(error?: string): void;
+  /** The browser refused the recording's format (a codec it lacks, e.g. H.265). */
+  unplayable(): void;
 }
 
 /** Pure: the wall-clock time (ms) an HLS VOD playlist starts at, from its first #EXT-X-PROGRAM-DATE-TIME. */
@@ -138,10 +142,15 @@ export class Playback {
       });
       v.addEventListener('error', () => {
         if (v !== this.#players[0] || !v.getAttribute('src')) return;
-        if (this.#way === 'mp4' && this.#current && nativeHls()) {
+        if (this.#way === 'mp4' && this.#current && nativeHls() && !this.#host.transcode) {
           // This browser could not play the MP4: the same window over HLS.
           this.#way = 'hls';
           this.start(this.#current);
+          return;
+        }
+        if (v.error?.code === MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED && !this.#host.transcode) {
+          this.#host.stopped('This browser cannot play the recorded video format (H.265?).');
+          this.#host.unplayable();
           return;
         }
         this.#host.stopped('This span could not be played (nothing recorded there, or it was deleted).');
@@ -160,8 +169,9 @@ export class Playback {
       return;
     }
     this.#anchors.set(v, { origin: w.from, startAt: 0 });
-    if (this.#way === 'mp4') {
-      v.src = urls.export(this.#host.camera, new Date(w.from), new Date(w.to));
+    // The server's H.264 transcode comes as MP4 only.
+    if (this.#way === 'mp4' || this.#host.transcode) {
+      v.src = urls.export(this.#host.camera, new Date(w.from), new Date(w.to), this.#host.transcode);
       return;
     }
     // HLS: read where the playlist starts first, so the window plays from `from` and the

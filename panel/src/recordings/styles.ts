@@ -69,6 +69,13 @@ export const recordingsStyles = [
     .videos video.active {
       visibility: visible;
     }
+    .codec-notice {
+      display: flex;
+      flex-wrap: wrap;
+      align-items: center;
+      gap: 8px;
+      margin: 0 0 8px;
+    }
     .videos .empty {
       position: absolute;
       inset: 0;

@@ -67,7 +67,26 @@ export function ingestStreamName(id: string): string {
   return `${id}_ingest`;
 }
 
-/** Whether some engine must re-encode this camera (MediaMTX cannot ingest it as it is). */
+/**
+ * The go2rtc stream that re-encodes a camera's live view to H.264, for browsers that cannot decode
+ * its codec (H.265 outside Safari and hardware-decoding Chrome). Every enabled camera has one: the
+ * plan is built from the configuration, which does not know the codec (it is learnt from the
+ * stream, and a camera's settings can change it), and a go2rtc stream costs nothing until someone
+ * reads it — go2rtc starts its FFmpeg for the first viewer and stops it after the last one. It
+ * reads the camera's own go2rtc stream, so it adds no connection to MediaMTX or the camera, and it
+ * is live-only: recording stays MediaMTX's copy of what the camera sends. Clients select it with
+ * `?transcode=h264` on our live routes, never by this name.
+ */
+export function h264StreamName(id: string): string {
+  // "-" is outside the camera id alphabet, so no camera (say "door_h264") can take this name.
+  return `${id}-h264`;
+}
+
+/** The source of {@link h264StreamName}: FFmpeg in go2rtc, video to H.264, audio as it is. */
+export function h264TranscodeSource(id: string): string {
+  return `ffmpeg:${id}#video=h264#audio=copy`;
+}
+
 /** Whether a change of a camera changes what is pulled (source, credentials, on/off): its stream is another. */
 export function streamChanged(
   camera: Pick<Camera, 'source' | 'username' | 'password' | 'enabled'>,
@@ -81,6 +100,7 @@ export function streamChanged(
   );
 }
 
+/** Whether some engine must re-encode this camera (MediaMTX cannot ingest it as it is). */
 export function needsTranscode(camera: Pick<Camera, 'sourceType'>): boolean {
   return camera.sourceType === 'http-mjpeg' || camera.sourceType === 'http-jpeg' || camera.sourceType === 'ffmpeg-test';
 }
@@ -137,6 +157,7 @@ export function buildEnginePlan(cameras: readonly Camera[], opts: PlanOptions): 
     if (!camera.enabled) continue;
     plan.mediamtx.set(camera.id, mediamtxPathFor(camera, opts));
     plan.go2rtc.set(camera.id, restreamUrl(camera.id, opts.ports));
+    plan.go2rtc.set(h264StreamName(camera.id), h264TranscodeSource(camera.id));
     if (needsTranscode(camera)) plan.go2rtc.set(ingestStreamName(camera.id), go2rtcIngestSource(camera));
   }
   return plan;
@@ -162,6 +183,22 @@ export function diffMaps<T, A>(
   }
   for (const name of actual.keys()) if (!desired.has(name)) diff.remove.push(name);
   return diff;
+}
+
+/**
+ * Whether go2rtc's stream holds the source we want. While an `ffmpeg:<stream>` source runs, go2rtc
+ * lists its producer under the RTSP URL it reads, with the source we gave in its `source` query
+ * parameter (`rtsp://127.0.0.1:<port>/<id>?video&audio&source=ffmpeg:<id>%23video%3Dh264…`):
+ * that is the same stream, and replacing it would cut its viewers off.
+ */
+export function sameGo2rtcSource(want: string, have: string): boolean {
+  if (want === have) return true;
+  if (!want.startsWith('ffmpeg:') || !have.startsWith('rtsp://127.0.0.1:')) return false;
+  try {
+    return new URL(have).searchParams.get('source') === want;
+  } catch {
+    return false;
+  }
 }
 
 /** Compares only the keys we manage; MediaMTX returns durations normalised ("10s" → "10s"). */

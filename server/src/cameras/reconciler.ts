@@ -3,7 +3,7 @@
  * rewriting their files and restarting them). Runs at start-up, right after every camera change,
  * whenever an engine (re)starts, and every few seconds to repair any drift.
  */
-import { buildEnginePlan, diffMaps, type EngineAccess, samePathConf } from './engine-plan.js';
+import { buildEnginePlan, diffMaps, type EngineAccess, sameGo2rtcSource, samePathConf } from './engine-plan.js';
 
 export interface ReconcilerDeps extends EngineAccess {
   graceSeconds: number;
@@ -124,7 +124,7 @@ export class EngineReconciler {
     if (d.engineRunning('go2rtc')) {
       const streams = await d.go2rtc.streams();
       const actual = new Map(Object.entries(streams).map(([name, s]) => [name, s.producers?.[0]?.url ?? '']));
-      const diff = diffMaps(plan.go2rtc, actual, (want, have) => want === have);
+      const diff = diffMaps(plan.go2rtc, actual, sameGo2rtcSource);
       for (const name of diff.remove) await d.go2rtc.deleteStream(name);
       for (const [name, src] of diff.replace) {
         // go2rtc's PATCH treats an rtsp:// source whose path names an existing stream as an alias;

@@ -7,6 +7,7 @@ import type { Camera } from '../config/load.js';
 import type { Go2rtcStreamInfo, MediamtxPath } from '../engines/clients.js';
 import {
   type EngineAccess,
+  h264StreamName,
   isRecorded,
   needsTranscode,
   restreamUrl,
@@ -45,6 +46,8 @@ export interface DeriveInputs {
   camera: Camera;
   path: MediamtxPath | undefined;
   stream: Go2rtcStreamInfo | undefined;
+  /** go2rtc's on-demand H.264 transcode of the camera (`<id>-h264`), if listed. */
+  transcode?: Go2rtcStreamInfo | undefined;
   mediamtxUp: boolean;
   /** Our own readers at MediaMTX besides go2rtc (recording clips, snapshots by FFmpeg…). */
   internalReaders: number;
@@ -63,13 +66,25 @@ function go2rtcPulling(stream: Go2rtcStreamInfo | undefined): boolean {
   return (stream?.producers ?? []).some((p) => p.remote_addr !== undefined || (p.bytes_recv ?? 0) > 0);
 }
 
-/** Live consumers: go2rtc's (browsers, WebRTC/MSE/MJPEG) plus outside readers of the restream. */
+/** go2rtc's consumers that are viewers: not Camstack's own, not go2rtc's transcoding FFmpeg. */
+function go2rtcViewers(stream: Go2rtcStreamInfo | undefined): number {
+  return (stream?.consumers ?? []).filter((c) => {
+    const agent = c.user_agent ?? '';
+    return !agent.startsWith('camstack/') && agent !== 'go2rtc/ffmpeg';
+  }).length;
+}
+
+/**
+ * Live consumers: go2rtc's (browsers, WebRTC/MSE/MJPEG), those of its H.264 transcode (whose FFmpeg
+ * is one consumer of the camera's stream however many watch it), plus outside readers of the restream.
+ */
 export function countViewers(
   stream: Go2rtcStreamInfo | undefined,
   path: MediamtxPath | undefined,
   internal: number,
+  transcode?: Go2rtcStreamInfo,
 ): number {
-  const go2rtcConsumers = (stream?.consumers ?? []).filter((c) => !(c.user_agent ?? '').startsWith('camstack/')).length;
+  const go2rtcConsumers = go2rtcViewers(stream) + go2rtcViewers(transcode);
   // HLS sessions are our API's clients, counted there (live/hls.ts) as they come and go.
   const mtxReaders = (path?.readers ?? []).filter((r) => r.type !== 'hlsSession').length;
   const outside = Math.max(0, mtxReaders - (go2rtcPulling(stream) ? 1 : 0) - internal);
@@ -87,7 +102,7 @@ export function normaliseCodec(codec: string | null): string | null {
 export function deriveStatus(i: DeriveInputs): CameraStatus {
   const { camera, path, stream, tracking: t, now } = i;
   const status = initialStatus(camera.id);
-  status.transcoding = needsTranscode(camera) || (i.extra?.transcoding ?? false);
+  status.transcoding = needsTranscode(camera) || (i.extra?.transcoding ?? false) || go2rtcViewers(i.transcode) > 0;
   if (!camera.enabled) return status;
   status.retries = t.retries ?? 0;
   status.nextRetryAt = t.nextRetryAt ? new Date(t.nextRetryAt).toISOString() : null;
@@ -96,7 +111,7 @@ export function deriveStatus(i: DeriveInputs): CameraStatus {
     status.lastError = 'MediaMTX is not running: camera ingest unavailable';
     return status;
   }
-  status.viewers = countViewers(stream, path, i.internalReaders) + (i.extra?.viewers ?? 0);
+  status.viewers = countViewers(stream, path, i.internalReaders, i.transcode) + (i.extra?.viewers ?? 0);
   const ready = path?.ready === true || path?.available === true;
   const facts = t.verification.state === 'ok' ? t.verification.facts : null;
   const video = path?.tracks2?.find((tr) => /^(H26[45]|AV1|VP[89]|M?JPEG|MPEG-4)/i.test(tr.codec));
@@ -433,6 +448,7 @@ export class CameraRuntime implements CameraStatusSource {
         camera,
         path,
         stream,
+        transcode: streams?.[h264StreamName(camera.id)],
         mediamtxUp: mediamtxUp && paths !== null,
         internalReaders: this.#internal.get(camera.id) ?? 0,
         ...(d.extra ? { extra: d.extra(camera.id) } : {}),

@@ -8,12 +8,16 @@
  *   GET  /api/cameras/:id/stream.mp4  progressive fragmented MP4 (players, Node-RED, VLC); Safari,
  *                                     which cannot play it, is redirected to HLS (live/hls.ts)
  * WebRTC media itself flows between the browser and go2rtc's media port.
+ * `?transcode=h264` on the go2rtc routes (webrtc, whep, ws, stream.mp4) plays the camera's
+ * on-demand H.264 transcode instead (for browsers without its codec, H.265): a validated choice,
+ * mapped here to the stream name, never a name the client sends.
  */
 import { randomUUID } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import { Type } from 'typebox';
 import WebSocket from 'ws';
 import { CameraIdParamsSchema } from '../cameras/api-schemas.js';
+import { h264StreamName } from '../cameras/engine-plan.js';
 import type { CameraStore } from '../cameras/store.js';
 import { EngineHttpError, type Go2rtcClient } from '../engines/clients.js';
 import type { CamstackApp } from '../http/app.js';
@@ -42,6 +46,24 @@ const SessionParams = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** Which go2rtc stream a live route plays: the camera as it is, or its on-demand H.264 transcode. */
+export const LiveQuerySchema = Type.Object(
+  {
+    transcode: Type.Optional(
+      Type.Literal('h264', {
+        description:
+          "Play the camera re-encoded to H.264 (started for the first such viewer, stopped after the last): for browsers that cannot decode the camera's codec (H.265). Costs server CPU; recordings are never transcoded this way.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The go2rtc stream of a live request (the id is validated, the transcode a literal). */
+export function liveStream(id: string, transcode: 'h264' | undefined): string {
+  return transcode === 'h264' ? h264StreamName(id) : id;
+}
 
 const Sdp = Type.String({ minLength: 10, maxLength: 60_000 });
 const Offer = Type.Object({ type: Type.Literal('offer'), sdp: Sdp }, { additionalProperties: false });
@@ -100,6 +122,7 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
           'The answer carries every ICE candidate (no trickle). Media flows directly between the browser and ' +
           "go2rtc's WebRTC port; when that port cannot be reached, use the WebSocket (MSE) instead.",
         params: Params,
+        querystring: LiveQuerySchema,
         body: Offer,
         response: { 200: Answer, ...errors },
       },
@@ -107,7 +130,8 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
     async (req) => {
       camera(req.params.id);
       needGo2rtc();
-      const res = await signal(() => go2rtc.webrtc(req.params.id, req.body.sdp, 'json'));
+      const src = liveStream(req.params.id, req.query.transcode);
+      const res = await signal(() => go2rtc.webrtc(src, req.body.sdp, 'json'));
       return { type: 'answer' as const, sdp: res };
     },
   );
@@ -119,6 +143,7 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
         tags: ['live'],
         summary: 'WHEP: POST an SDP offer (application/sdp), get 201 with the answer and a Location',
         params: Params,
+        querystring: LiveQuerySchema,
         body: Sdp,
         consumes: ['application/sdp'],
         response: { 201: Type.String(), ...errors },
@@ -130,7 +155,8 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
       }
       camera(req.params.id);
       needGo2rtc();
-      const answer = await signal(() => go2rtc.webrtc(req.params.id, req.body, 'sdp'));
+      const src = liveStream(req.params.id, req.query.transcode);
+      const answer = await signal(() => go2rtc.webrtc(src, req.body, 'sdp'));
       const session = randomUUID();
       const prefix = ingressPrefix(req.headers['x-ingress-path']);
       return reply
@@ -201,11 +227,12 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
     {
       schema: {
         tags: ['live'],
-        summary: 'Live progressive fragmented MP4 (copy, no transcoding)',
+        summary: 'Live progressive fragmented MP4 (copy, unless ?transcode=h264)',
         description:
           'Safari cannot play a progressive fragmented MP4: it is answered 302 to `hls/index.m3u8` (relative, ' +
           'so it works under ingress), the same camera over HLS.',
         params: Params,
+        querystring: LiveQuerySchema,
         response: { 302: Type.Null({ description: 'Safari: see Location (HLS).' }), ...errors },
       },
     },
@@ -216,7 +243,8 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
       }
       needGo2rtc();
       const ctrl = new AbortController();
-      const upstream = await fetch(`${go2rtc.base}/api/stream.mp4?src=${encodeURIComponent(id)}`, {
+      const src = liveStream(id, req.query.transcode);
+      const upstream = await fetch(`${go2rtc.base}/api/stream.mp4?src=${encodeURIComponent(src)}`, {
         signal: ctrl.signal,
         // Not the browser's user agent: go2rtc answers Safari with a redirect to HLS, which we do not proxy.
         headers: { 'user-agent': 'camstack-mp4-client' },
@@ -251,7 +279,7 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
 
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
   app.register(async (scoped) => {
-    scoped.get<{ Params: { id: string } }>(
+    scoped.get<{ Params: { id: string }; Querystring: { transcode?: 'h264' } }>(
       '/api/cameras/:id/ws',
       {
         websocket: true,
@@ -262,6 +290,7 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
             'Messages are go2rtc\'s: send {"type":"mse","value":"<codecs>"} and receive {"type":"mse","value":"<mime>"} ' +
             'followed by binary fMP4 fragments; or {"type":"webrtc/offer"} / candidates.',
           params: Params,
+          querystring: LiveQuerySchema,
         },
       },
       (socket, req) => {
@@ -274,7 +303,7 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
           return;
         }
         const upstream = new WebSocket(
-          `ws://127.0.0.1:${new URL(go2rtc.base).port}/api/ws?src=${encodeURIComponent(id)}`,
+          `ws://127.0.0.1:${new URL(go2rtc.base).port}/api/ws?src=${encodeURIComponent(liveStream(id, req.query.transcode))}`,
           {
             headers: { 'user-agent': String(req.headers['user-agent'] ?? 'camstack-client') },
           },

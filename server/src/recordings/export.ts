@@ -7,14 +7,20 @@ import { iso, PLAIN_MP4_LIMIT, type RecordingContext } from './context.js';
 import { concatCopy } from './ffmpeg.js';
 import { MAX_EXPORT_MS } from './limits.js';
 import { type RecordedRun, runsWithin } from './playback.js';
+import { Transcoder, type TranscodeTarget } from './transcode.js';
 import type { ExportStream } from './types-public.js';
 
-/** Spans of the recording cut out as one MP4 (stream copy), from MediaMTX's playback server. */
+/**
+ * Spans of the recording cut out as one MP4 (stream copy), from MediaMTX's playback server; or,
+ * on request, re-encoded to H.264 (a fragmented MP4 streamed while FFmpeg encodes).
+ */
 export class Exporter {
   readonly #c: RecordingContext;
+  readonly #transcoder: Transcoder;
 
   constructor(c: RecordingContext) {
     this.#c = c;
+    this.#transcoder = new Transcoder(c.o.ffmpeg);
   }
 
   /** Writes the recorded runs (one camera, in order) into one MP4 file. */
@@ -39,8 +45,8 @@ export class Exporter {
     }
   }
 
-  /** Any recorded span of a camera (≤ 24 h) as one MP4, stream copy. */
-  async exportSpan(cameraId: string, fromMs: number, toMs: number): Promise<ExportStream> {
+  /** Any recorded span of a camera (≤ 24 h) as one MP4, stream copy unless `transcode` says H.264. */
+  async exportSpan(cameraId: string, fromMs: number, toMs: number, transcode?: TranscodeTarget): Promise<ExportStream> {
     this.#c.camera(cameraId);
     const problems = [];
     if (!(toMs > fromMs)) problems.push({ field: 'to', message: 'must be after from' });
@@ -64,7 +70,8 @@ export class Exporter {
       );
     const estimate = bytesPerMs * runs.reduce((n, r) => n + r.durationMs, 0);
     const fragmented = estimate > PLAIN_MP4_LIMIT;
-    const fileName = `${cameraId}_${iso(fromMs).replace(/[:.]/g, '-')}.mp4`;
+    const fileName = `${cameraId}_${iso(fromMs).replace(/[:.]/g, '-')}${transcode ? '_h264' : ''}.mp4`;
+    if (transcode) return this.#transcoded(cameraId, runs, fragmented, fileName);
     const [first] = runs;
     if (runs.length === 1 && first) {
       const res = await this.#c.playback.get(cameraId, first.startMs, first.durationMs, fragmented ? 'fmp4' : 'mp4');
@@ -83,5 +90,37 @@ export class Exporter {
     const body = createReadStream(tmp);
     body.once('close', () => void rm(tmp, { force: true }));
     return { body, fileName, size, fragmented };
+  }
+
+  /** The runs re-encoded to H.264: FFmpeg reads MediaMTX's span (one run) or the joined copy (several). */
+  async #transcoded(
+    cameraId: string,
+    runs: readonly RecordedRun[],
+    fragmented: boolean,
+    fileName: string,
+  ): Promise<ExportStream> {
+    const release = this.#transcoder.reserve();
+    let tmp: string | null = null;
+    try {
+      const [first] = runs;
+      let input: string;
+      if (runs.length === 1 && first) {
+        input = this.#c.playback.getUrl(cameraId, first.startMs, first.durationMs, fragmented ? 'fmp4' : 'mp4');
+      } else {
+        tmp = this.#c.tmpFile('.mp4');
+        await this.cutRuns(cameraId, runs, tmp, fragmented);
+        input = tmp;
+      }
+      const cleanup = tmp;
+      const body = this.#transcoder.start(input, () => {
+        release();
+        if (cleanup) void rm(cleanup, { force: true });
+      });
+      return { body, fileName, size: null, fragmented: true };
+    } catch (err) {
+      release();
+      if (tmp) await rm(tmp, { force: true });
+      throw err;
+    }
   }
 }

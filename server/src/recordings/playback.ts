@@ -55,6 +55,17 @@ export class PlaybackClient {
       .filter((r) => Number.isFinite(r.startMs) && r.durationMs > 0);
   }
 
+  /** The loopback URL of the span [startMs, startMs + durationMs) (for FFmpeg to read). */
+  getUrl(camera: string, startMs: number, durationMs: number, format: 'mp4' | 'fmp4'): string {
+    const q = new URLSearchParams({
+      path: camera,
+      start: iso(startMs),
+      duration: (durationMs / 1000).toFixed(3),
+      format,
+    });
+    return `${this.base}/get?${q}`;
+  }
+
   /** The span [startMs, startMs + durationMs) as one MP4 (or fragmented MP4) response. */
   async get(
     camera: string,
@@ -63,13 +74,7 @@ export class PlaybackClient {
     format: 'mp4' | 'fmp4',
     signal?: AbortSignal,
   ): Promise<Response> {
-    const q = new URLSearchParams({
-      path: camera,
-      start: iso(startMs),
-      duration: (durationMs / 1000).toFixed(3),
-      format,
-    });
-    const res = await fetch(`${this.base}/get?${q}`, { ...(signal ? { signal } : {}) });
+    const res = await fetch(this.getUrl(camera, startMs, durationMs, format), { ...(signal ? { signal } : {}) });
     if (!res.ok) {
       const text = await res.text().catch(() => '');
       throw new PlaybackError(`MediaMTX playback /get answered ${res.status}: ${text.slice(0, 300)}`, res.status);

@@ -45,6 +45,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: 'Request body larger than 64 KiB.',
   415: 'Content-Type is not application/json.',
   416: 'The requested byte range is outside the file.',
+  429: 'Too many transcodes at once: try again when one ends.',
   500: 'Internal error.',
   502: 'The recording engine could not produce the clip or export.',
   503: 'Shutting down, or the clip recorder could not start.',
@@ -331,10 +332,11 @@ export async function recordingRoutes(app: CamstackApp, options: RecordingRoutes
         summary: 'Export a span of recording as one MP4',
         description:
           'Any recorded span of the camera (at most 24 hours), across segments, as one MP4 without re-encoding. ' +
-          'Gaps are skipped. Very large exports (over ~3.5 GB) are fragmented MP4.',
+          'Gaps are skipped. Very large exports (over ~3.5 GB) are fragmented MP4. `transcode=h264` re-encodes it ' +
+          '(for an H.265 camera in a browser without H.265).',
         params: CameraIdParamsSchema,
         querystring: ExportQuerySchema,
-        response: { 200: VIDEO, ...errors(400, 404, 500, 502) },
+        response: { 200: VIDEO, ...errors(400, 404, 429, 500, 502) },
       },
     },
     async (request, typedReply) => {
@@ -347,7 +349,7 @@ export async function recordingRoutes(app: CamstackApp, options: RecordingRoutes
       else if (toMs - fromMs > 24 * 3_600_000)
         problems.push({ field: 'to', message: 'must be at most 24 hours after from' });
       if (problems.length) throw new ApiError(400, 'validation_failed', 'invalid export span', problems);
-      const out = await recordings.exportSpan(request.params.id, fromMs, toMs);
+      const out = await recordings.exportSpan(request.params.id, fromMs, toMs, request.query.transcode);
       reply
         .code(200)
         .header('content-type', 'video/mp4')

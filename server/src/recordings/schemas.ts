@@ -149,6 +149,13 @@ export const ExportQuerySchema = Type.Object(
   {
     from: Type.String({ format: 'date-time', description: 'Start of the span (RFC 3339).' }),
     to: Type.String({ format: 'date-time', description: 'End of the span; at most 24 hours after from.' }),
+    transcode: Type.Optional(
+      Type.Literal('h264', {
+        description:
+          'Re-encode to H.264 + AAC (a fragmented MP4 streamed while FFmpeg encodes; no Content-Length) so that ' +
+          'browsers without the recorded codec (H.265) can play it. Costs server CPU; at most 3 at once (429 beyond).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -40,6 +40,7 @@ import { FrameGrabber } from './frames.js';
 import type { ListFilter, RecordingRow } from './index-db.js';
 import { Scanner } from './scanner.js';
 import type { StorageReport } from './storage.js';
+import type { TranscodeTarget } from './transcode.js';
 import type {
   ClipRequest,
   ClipStartResult,
@@ -223,8 +224,8 @@ export class RecordingService {
     return this.#frames.frameAt(cameraId, atMs, width);
   }
 
-  exportSpan(cameraId: string, fromMs: number, toMs: number): Promise<ExportStream> {
-    return this.#exporter.exportSpan(cameraId, fromMs, toMs);
+  exportSpan(cameraId: string, fromMs: number, toMs: number, transcode?: TranscodeTarget): Promise<ExportStream> {
+    return this.#exporter.exportSpan(cameraId, fromMs, toMs, transcode);
   }
 
   /** An HLS VOD playlist of the span (byte ranges of the segment files, named by `uriFor(rid)`). */
