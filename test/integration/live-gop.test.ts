@@ -188,6 +188,10 @@ describe('MSE relay: GOP cache on a long-GOP camera', () => {
     assert.ok((again.video[0]?.decodeTime ?? Number.POSITIVE_INFINITY) <= v.lastTime, 'from the cache');
     assert.equal(await relayConsumers('idle'), 1, 'still one upstream');
     await Promise.all([v.close(), again.close()]);
-    await waitUntil(async () => (await go2rtcConsumers('idle')).length === 0, 15_000, 'the upstream leaves after its warm period');
+    await waitUntil(
+      async () => (await go2rtcConsumers('idle')).length === 0,
+      15_000,
+      'the upstream leaves after its warm period',
+    );
   });
 });
