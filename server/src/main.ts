@@ -14,7 +14,7 @@ import { CameraEvents } from './camera-events/service.js';
 import { CameraEventStore } from './camera-events/store.js';
 import { toCameraView } from './cameras/api-schemas.js';
 import { ConnectionTester } from './cameras/connection-test.js';
-import { type EngineAccess, restreamUrl } from './cameras/engine-plan.js';
+import { type EngineAccess, isRecorded, restreamUrl } from './cameras/engine-plan.js';
 import { EngineReconciler } from './cameras/reconciler.js';
 import { cameraRoutes } from './cameras/routes.js';
 import { CameraRuntime } from './cameras/runtime.js';
@@ -37,6 +37,7 @@ import { staticRoutes } from './http/static.js';
 import { Lifecycle } from './lifecycle.js';
 import { HlsViewers, hlsRoutes } from './live/hls.js';
 import { MjpegHub } from './live/mjpeg.js';
+import { MseRelay } from './live/mse-relay.js';
 import { liveRoutes } from './live/routes.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { SecretRedactor } from './log/redact.js';
@@ -210,6 +211,20 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
   };
   // HLS clients are counted as viewers while their requests keep coming.
   const hlsViewers = new HlsViewers(acquireViewer);
+  // MSE viewers share one go2rtc consumer per camera, which keeps the latest GOP; recorded
+  // cameras (pulled anyway) keep theirs open so even a first viewer starts at once.
+  const mseRelay = new MseRelay({
+    upstreamUrl: (id) => `${engines.go2rtcApi.base.replace(/^http/, 'ws')}/api/ws?src=${encodeURIComponent(id)}`,
+    go2rtcRunning: () => engineRunning('go2rtc'),
+    pinned: () =>
+      store
+        .list()
+        .filter((c) => c.enabled && isRecorded(c))
+        .map((c) => c.id),
+    acquireViewer,
+    logger,
+    ...optional('warmMs', e.CAMSTACK_MSE_WARM_MS),
+  });
   const snapshots = new SnapshotService({
     store,
     runtime,
@@ -348,6 +363,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
           go2rtc: engines.go2rtcApi,
           go2rtcRunning: () => engineRunning('go2rtc'),
           mjpeg: liveHub,
+          relay: mseRelay,
           acquireViewer,
           logger,
         }),
@@ -433,6 +449,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
       },
       { name: 'mjpeg', stop: () => liveHub.stop() },
       { name: 'hls', stop: () => hlsViewers.stop() },
+      { name: 'mse-relay', start: () => mseRelay.start(), stop: () => mseRelay.stop() },
       {
         name: 'metrics',
         stop: () => {

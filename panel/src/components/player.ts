@@ -51,6 +51,12 @@ function transcodedText(codec: string): string {
   return `H.264 (transcoded from ${codecName(codec, '')})`;
 }
 
+/** "3 s ago", "4 min ago" for the still poster. */
+function ageText(ms: number): string {
+  const sec = Math.max(0, Math.round(ms / 1000));
+  return sec < 90 ? `${sec} s ago` : `${Math.round(sec / 60)} min ago`;
+}
+
 const BACKOFF_MIN_MS = 1000;
 /** The server's largest `maxAge` for snapshots (ten minutes). */
 const POSTER_MAX_AGE_MS = 600_000;
@@ -91,6 +97,8 @@ export class CamstackPlayer extends LitElement {
   @state() private hasAudio = false;
   @state() private posterUrl = '';
   @state() private posterLoaded = false;
+  /** When the poster was taken (its `Last-Modified`), for the "still · 12 s ago" mark. */
+  @state() private posterTakenAt: number | null = null;
 
   /** Decoded frames since the current mode started playing (requestVideoFrameCallback). */
   frames = 0;
@@ -150,6 +158,19 @@ export class CamstackPlayer extends LitElement {
       this.posterUrl =
         this.camera && this.posterWidth > 0 ? urls.snapshot(this.camera, this.posterWidth, POSTER_MAX_AGE_MS) : '';
       this.posterLoaded = false;
+      this.posterTakenAt = null;
+      if (this.posterUrl) void this.#posterAge(this.posterUrl);
+    }
+  }
+
+  /** The poster's age, from the same (browser-cached) answer the <img> shows. */
+  async #posterAge(url: string): Promise<void> {
+    try {
+      const res = await fetch(url, { cache: 'force-cache' });
+      const taken = Date.parse(res.headers.get('x-snapshot-taken-at') ?? res.headers.get('last-modified') ?? '');
+      if (url === this.posterUrl && Number.isFinite(taken)) this.posterTakenAt = taken;
+    } catch {
+      // no age shown
     }
   }
 
@@ -456,6 +477,13 @@ export class CamstackPlayer extends LitElement {
           : nothing
       }
       <div class="stage"></div>
+      ${
+        showPoster && this.posterLoaded
+          ? html`<span class="badge still" title="A still picture until the live view starts"
+              >still${this.posterTakenAt === null ? '' : ` · ${ageText(Date.now() - this.posterTakenAt)}`}</span
+            >`
+          : nothing
+      }
       ${
         playing
           ? nothing

@@ -4,6 +4,7 @@
  * appended while following the live edge. Our server closes with 4503 when go2rtc is down.
  */
 import { urls } from '../api.js';
+import { followEdge } from './live-edge.js';
 import { errorText, Failure, failureSignal, type Session, waitEvent } from './session.js';
 import { codecName, TIMEOUTS, type Transport, type TransportHost } from './transport.js';
 import { newVideo, watchFrames } from './video.js';
@@ -47,7 +48,10 @@ async function connect(host: TransportHost, s: Session): Promise<void> {
   s.add(() => URL.revokeObjectURL(objectUrl));
   const opened = waitEvent(ms, 'sourceopen');
   video.src = objectUrl;
-  const firstFrame = watchFrames(host, s, video);
+  const edge = { shown: false };
+  const firstFrame = watchFrames(host, s, video).then(() => {
+    edge.shown = true;
+  });
   const ws = new WebSocket(urls.ws(host.camera, host.transcode));
   ws.binaryType = 'arraybuffer';
   s.add(() => {
@@ -114,22 +118,33 @@ async function connect(host: TransportHost, s: Session): Promise<void> {
   sb = ms.addSourceBuffer(type);
   sb.mode = 'segments';
   host.hasAudio(/mp4a|opus|flac/.test(type));
-  followLiveEdge(s, video, sb, pump);
+  followLiveEdge(s, video, sb, pump, edge);
   pump();
   video.play().catch(() => {});
   await s.within(Promise.race([firstFrame, closed.promise]), TIMEOUTS.firstFrame, 'the first frame');
   playing = true;
 }
 
-/** After each append: start at the first buffered frame, never lag more than 3 s, keep about 10 s. */
-function followLiveEdge(s: Session, video: HTMLVideoElement, buffer: SourceBuffer, pump: () => void): void {
+/**
+ * After each append: start at the first buffered frame (the relay's cached keyframe, shown at
+ * once), then catch up with the live edge (`followEdge`); keep about 10 s.
+ */
+function followLiveEdge(
+  s: Session,
+  video: HTMLVideoElement,
+  buffer: SourceBuffer,
+  pump: () => void,
+  edge: { shown: boolean },
+): void {
   buffer.addEventListener('updateend', () => {
     if (s.closed) return;
     const b = video.buffered;
     if (b.length) {
       const start = b.start(0);
       const end = b.end(b.length - 1);
-      if (video.currentTime < start || end - video.currentTime > 3) video.currentTime = Math.max(start, end - 0.5);
+      const act = followEdge({ currentTime: video.currentTime, start, end, shown: edge.shown });
+      if (act.seek !== null) video.currentTime = act.seek;
+      if (video.playbackRate !== act.playbackRate) video.playbackRate = act.playbackRate;
       if (video.paused) video.play().catch(() => {});
       if (!buffer.updating && end - start > 30) {
         try {

@@ -34,6 +34,11 @@ export const playerStyles = [
     }
     .poster.shown {
       opacity: 1;
+      filter: brightness(0.85);
+    }
+    .badge.still {
+      left: 6px;
+      right: auto;
     }
     .badge {
       position: absolute;

@@ -196,6 +196,9 @@ export const ENV_VARIABLES = {
   // Cameras and recordings.
   CAMSTACK_RECONCILE_MS: duration('How often both engines are checked against the cameras. Default 5000.'),
   CAMSTACK_STATUS_POLL_MS: duration('How often the cameras’ status is polled. Default 2000.'),
+  CAMSTACK_MSE_WARM_MS: duration(
+    'How long the MSE relay keeps an on-demand camera’s shared go2rtc stream after its last viewer. Default 30000.',
+  ),
   CAMSTACK_RECORDING_SCAN_MS: duration('How often the recordings folder is scanned for new segments. Default 2000.'),
   CAMSTACK_RECORDING_FULL_SCAN_MS: duration('How often the whole recordings folder is rescanned. Default 60000.'),
   CAMSTACK_RETENTION_MS: duration('How often retention and the storage cap run. Default 60000.'),

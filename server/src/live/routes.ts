@@ -3,7 +3,8 @@
  * relative URLs) nothing but Camstack is exposed:
  *   POST /api/cameras/:id/webrtc      JSON offer → JSON answer (signalling proxied to go2rtc)
  *   POST /api/cameras/:id/whep        WHEP: application/sdp → 201 + Location
- *   GET  /api/cameras/:id/ws          WebSocket proxied to go2rtc's stream socket (MSE, WebRTC)
+ *   GET  /api/cameras/:id/ws          go2rtc's stream-socket protocol: MSE through our relay (shared
+ *                                     upstream, starts at the cached keyframe), anything else proxied
  *   GET  /api/cameras/:id/mjpeg       multipart MJPEG, works while go2rtc is down
  *   GET  /api/cameras/:id/stream.mp4  progressive fragmented MP4 (players, Node-RED, VLC); Safari,
  *                                     which cannot play it, is redirected to HLS (live/hls.ts)
@@ -15,7 +16,6 @@
 import { randomUUID } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import { Type } from 'typebox';
-import WebSocket from 'ws';
 import { CameraIdParamsSchema } from '../cameras/api-schemas.js';
 import { h264StreamName } from '../cameras/engine-plan.js';
 import type { CameraStore } from '../cameras/store.js';
@@ -26,12 +26,15 @@ import { ingressPrefix } from '../http/ingress.js';
 import type { Logger } from '../log/logger.js';
 import { isSafariUserAgent } from './hls-names.js';
 import { MJPEG_BOUNDARY, type MjpegHub } from './mjpeg.js';
+import type { MseRelay } from './mse-relay.js';
 
 export interface LiveRoutesOptions {
   store: Pick<CameraStore, 'get'>;
   go2rtc: Go2rtcClient;
   go2rtcRunning: () => boolean;
   mjpeg: MjpegHub;
+  /** The MSE relay behind `/ws` (shared upstreams with a GOP cache). */
+  relay: Pick<MseRelay, 'handle'>;
   /** Counts a live consumer that go2rtc does not see (MJPEG); returns its release. */
   acquireViewer: (cameraId: string) => () => void;
   logger: Logger;
@@ -288,7 +291,8 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
           summary: "WebSocket to go2rtc's stream socket: MSE (fMP4 fragments) and WebRTC signalling",
           description:
             'Messages are go2rtc\'s: send {"type":"mse","value":"<codecs>"} and receive {"type":"mse","value":"<mime>"} ' +
-            'followed by binary fMP4 fragments; or {"type":"webrtc/offer"} / candidates.',
+            'followed by binary fMP4 fragments (init segment, then from the latest keyframe the server holds, then ' +
+            'live); or {"type":"webrtc/offer"} / candidates.',
           params: Params,
           querystring: LiveQuerySchema,
         },
@@ -302,44 +306,12 @@ export async function liveRoutes(app: CamstackApp, opts: LiveRoutesOptions): Pro
           socket.close(!cam ? 4404 : !cam.enabled ? 4409 : 4503, reason.slice(0, 120));
           return;
         }
-        const upstream = new WebSocket(
-          `ws://127.0.0.1:${new URL(go2rtc.base).port}/api/ws?src=${encodeURIComponent(liveStream(id, req.query.transcode))}`,
-          {
-            headers: { 'user-agent': String(req.headers['user-agent'] ?? 'camstack-client') },
-          },
+        opts.relay.handle(
+          socket,
+          id,
+          String(req.headers['user-agent'] ?? 'camstack-client'),
+          liveStream(id, req.query.transcode),
         );
-        const pending: [WebSocket.RawData, boolean][] = [];
-        upstream.on('open', () => {
-          for (const [data, binary] of pending.splice(0)) upstream.send(data, { binary });
-        });
-        socket.on('message', (data, binary) => {
-          if (upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary });
-          else if (upstream.readyState === WebSocket.CONNECTING && pending.length < 32) pending.push([data, binary]);
-        });
-        upstream.on('message', (data, binary) => {
-          if (socket.readyState !== WebSocket.OPEN) return;
-          // A client this far behind cannot catch up, and a dropped fragment would break MSE:
-          // close with "try again later" so the player reconnects at a fresh keyframe.
-          if (socket.bufferedAmount > 8 * 1024 * 1024) {
-            socket.close(1013, 'too slow: reconnect');
-            return;
-          }
-          socket.send(data, { binary });
-        });
-        const closeBoth = () => {
-          if (socket.readyState === WebSocket.OPEN) socket.close();
-          if (upstream.readyState === WebSocket.OPEN || upstream.readyState === WebSocket.CONNECTING)
-            upstream.terminate();
-        };
-        socket.on('close', closeBoth);
-        socket.on('error', closeBoth);
-        upstream.on('close', closeBoth);
-        upstream.on('error', (err) => {
-          opts.logger.debug({ camera: id, err: String(err) }, 'go2rtc stream socket failed');
-          if (socket.readyState === WebSocket.OPEN)
-            socket.send(JSON.stringify({ type: 'error', value: 'go2rtc unavailable' }));
-          closeBoth();
-        });
       },
     );
   });
