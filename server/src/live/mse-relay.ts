@@ -84,6 +84,8 @@ class Upstream {
   mime: string | null = null;
   failed = false;
   pinned = false;
+  /** A camera's H.264 transcode: closed with its last viewer, never kept warm. */
+  transcode = false;
   warmTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
@@ -222,7 +224,7 @@ export class MseRelay {
     let up = [...set].find((u) => !u.failed && (u.mime !== null ? canShare(u.offer, u.mime, offer) : u.key === key));
     if (!up) {
       if (set.size >= this.#o.maxSharedPerCamera) return false;
-      up = this.#open(v.stream, offer) ?? undefined;
+      up = this.#open(v.stream, offer, v.stream !== v.camera) ?? undefined;
       if (!up) return false;
     }
     v.shared = up;
@@ -246,9 +248,11 @@ export class MseRelay {
     else v.needKeyframe = true;
   }
 
-  #open(camera: string, offer: string): Upstream | null {
+  /** `transcode`: the stream is a camera's H.264 transcode, which costs an encoder while open. */
+  #open(camera: string, offer: string, transcode = false): Upstream | null {
     if (this.#stopped || !this.#o.go2rtcRunning()) return null;
     const up = new Upstream(camera, offer, this.#o.upstreamUrl(camera), this.#o.maxGopBytes);
+    up.transcode = transcode;
     let set = this.#shared.get(camera);
     if (!set) {
       set = new Set();
@@ -357,9 +361,16 @@ export class MseRelay {
     if (up.ws.readyState === WebSocket.OPEN || up.ws.readyState === WebSocket.CONNECTING) up.ws.terminate();
   }
 
-  /** No viewer left: a pinned upstream stays, another one stays warm for a while. */
+  /**
+   * No viewer left: a pinned upstream stays, another one stays warm for a while — except a
+   * transcode, whose encoder is not worth keeping busy for a viewer that may not come.
+   */
   #idle(up: Upstream): void {
     if (up.viewers.size > 0 || up.pinned || up.warmTimer) return;
+    if (up.transcode) {
+      this.#lost(up, false);
+      return;
+    }
     up.warmTimer = setTimeout(() => {
       up.warmTimer = null;
       if (up.viewers.size === 0 && !up.pinned) this.#lost(up, false);
