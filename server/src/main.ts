@@ -236,6 +236,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     bus,
     logger,
     redactor,
+    heldKeyframe: (id) => mseRelay.heldKeyframe(id),
   });
   const recordings = new RecordingService({
     mediaDir: config.mediaDir,

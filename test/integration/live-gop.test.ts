@@ -128,6 +128,39 @@ describe('MSE relay: GOP cache on a long-GOP camera', () => {
     assert.equal((await go2rtcConsumers('idle')).length, 0, 'nothing pulls the idle on-demand camera');
   });
 
+  it("a recorded camera's snapshot is decoded from the held keyframe, dated when it arrived, not the next one", async () => {
+    await waitUntil(async () => (await relayConsumers('warm')) === 1, 30_000, 'the relay holds the recorded camera');
+    // An older cached picture must not win over the held keyframe (the player's poster asks like
+    // this). Until the relay has seen a keyframe (8 s GOP), go2rtc takes it, as before.
+    const got = { res: null as Response | null, jpeg: Buffer.alloc(0) };
+    await waitUntil(
+      async () => {
+        got.res = await fetch(`${sp.baseUrl}/api/cameras/warm/snapshot.jpg?width=160&maxAge=600000`);
+        got.jpeg = Buffer.from(await got.res.arrayBuffer());
+        return got.res.headers.get('x-snapshot-source') === 'keyframe';
+      },
+      30_000,
+      'a snapshot decoded from the keyframe the relay holds',
+    );
+    const { res, jpeg } = got;
+    if (!res) throw new Error('no answer');
+    assert.equal(res.status, 200);
+    assert.deepEqual([...jpeg.subarray(0, 2)], [0xff, 0xd8], 'a JPEG');
+    const takenAt = Date.parse(res.headers.get('x-snapshot-taken-at') ?? '');
+    // Dated when the keyframe reached the relay: no later than now, within the 8 s GOP (+ slack).
+    assert.ok(takenAt <= Date.now(), 'not dated in the future');
+    assert.ok(
+      Date.now() - takenAt < 8000 + 5000,
+      `dated when the held keyframe arrived (${Date.now() - takenAt} ms ago)`,
+    );
+    // The same keyframe again: the cache answers, no second decode.
+    const again = await fetch(`${sp.baseUrl}/api/cameras/warm/snapshot.jpg?width=160&maxAge=600000`);
+    await again.arrayBuffer();
+    if (Date.parse(again.headers.get('x-snapshot-taken-at') ?? '') === takenAt) {
+      assert.equal(again.headers.get('x-snapshot-source'), 'cache');
+    }
+  });
+
   it('a viewer joining gets init and a cached keyframe that decodes before what others already had', async (t) => {
     const a = new Viewer(sp, 'warm');
     await a.opened;

@@ -194,6 +194,19 @@ describe('Fmp4Splitter', () => {
 describe('GopCache', () => {
   const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 
+  it("gives the init segment and the keyframe's fragment, with when the keyframe arrived", () => {
+    const c = new GopCache(1000);
+    c.setInit(bytes(3, 7));
+    assert.equal(c.keyframe(), null, 'no group yet');
+    c.push(bytes(2, 1), true, 1000);
+    c.push(bytes(2, 2), false, 1100);
+    const k = c.keyframe();
+    assert.deepEqual(k && [...k.mp4], [7, 7, 7, 1, 1]);
+    assert.equal(k?.atMs, 1000);
+    c.push(bytes(1, 3), true, 2000);
+    assert.equal(c.keyframe()?.atMs, 2000, 'the newest keyframe');
+  });
+
   it('keeps the fragments since the last keyframe, nothing before the first', () => {
     const c = new GopCache(1000);
     c.setInit(bytes(10));

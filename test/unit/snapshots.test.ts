@@ -8,6 +8,7 @@ import {
   defaultMaxAgeMs,
   etagMatches,
   etagOf,
+  ffmpegKeyframeSnapshotArgs,
   ffmpegSnapshotArgs,
   freshForMs,
   isFresh,
@@ -145,6 +146,15 @@ describe('FFmpeg snapshot arguments', () => {
     const args = ffmpegSnapshotArgs('rtsp://127.0.0.1:1/x', { width: 320, timeoutMs: 1000 });
     assert.equal(args[args.indexOf('-vf') + 1], 'scale=320:-2');
     assert.ok(args.indexOf('-vf') > args.indexOf('-i'), 'an output option');
+  });
+
+  it('decode a held keyframe: an MP4 on stdin, one JPEG on stdout', () => {
+    const args = ffmpegKeyframeSnapshotArgs(480);
+    assert.equal(args[args.indexOf('-f') + 1], 'mp4');
+    assert.equal(args[args.indexOf('-i') + 1], 'pipe:0');
+    assert.equal(args[args.indexOf('-frames:v') + 1], '1');
+    assert.equal(args[args.indexOf('-vf') + 1], 'scale=480:-2');
+    assert.equal(args.at(-1), 'pipe:1');
   });
 });
 

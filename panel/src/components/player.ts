@@ -154,7 +154,8 @@ export class CamstackPlayer extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('camera') || changed.has('posterWidth')) {
-      // Any cached frame of the last ten minutes will do for a poster: it costs the server no capture.
+      // Any frame of the last ten minutes will do for a poster, so the server never waits for the
+      // camera: it answers from its cache, or decodes the latest keyframe it holds when newer.
       this.posterUrl =
         this.camera && this.posterWidth > 0 ? urls.snapshot(this.camera, this.posterWidth, POSTER_MAX_AGE_MS) : '';
       this.posterLoaded = false;

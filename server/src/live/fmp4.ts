@@ -284,6 +284,7 @@ export class GopCache {
   #init: Uint8Array | null = null;
   #gop: Uint8Array[] = [];
   #bytes = 0;
+  #keyframeAtMs = 0;
   readonly maxBytes: number;
 
   constructor(maxBytes: number) {
@@ -314,15 +315,27 @@ export class GopCache {
     this.#bytes = 0;
   }
 
-  push(fragment: Uint8Array, keyframe: boolean): void {
-    if (keyframe) this.clear();
-    else if (this.#gop.length === 0) return;
+  /** `atMs`: when the fragment arrived (kept for the group's keyframe, see {@link keyframe}). */
+  push(fragment: Uint8Array, keyframe: boolean, atMs = Date.now()): void {
+    if (keyframe) {
+      this.clear();
+      this.#keyframeAtMs = atMs;
+    } else if (this.#gop.length === 0) return;
     if (this.#bytes + fragment.length > this.maxBytes) {
       this.clear();
       return;
     }
     this.#gop.push(fragment);
     this.#bytes += fragment.length;
+  }
+
+  /**
+   * The init segment and the group's first fragment (which starts with the keyframe): a tiny MP4
+   * a decoder reads one picture from. With when that keyframe arrived; null without a group.
+   */
+  keyframe(): { mp4: Uint8Array; atMs: number } | null {
+    const first = this.#gop[0];
+    return this.#init && first ? { mp4: concatBytes([this.#init, first]), atMs: this.#keyframeAtMs } : null;
   }
 
   /** The group since the last keyframe, or null when there is no decodable start. */

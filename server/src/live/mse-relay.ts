@@ -157,6 +157,20 @@ export class MseRelay {
     return out;
   }
 
+  /**
+   * The newest keyframe held for a camera's own stream (init segment + its fragment, and when it
+   * arrived), or null: what a snapshot can be decoded from without waiting for the camera.
+   */
+  heldKeyframe(camera: string): { mp4: Uint8Array; atMs: number } | null {
+    let best: { mp4: Uint8Array; atMs: number } | null = null;
+    for (const up of this.#shared.get(camera) ?? []) {
+      if (up.failed || up.transcode) continue;
+      const k = up.cache.keyframe();
+      if (k && (!best || k.atMs > best.atMs)) best = k;
+    }
+    return best;
+  }
+
   /** Keeps one shared upstream open for each pinned camera while go2rtc runs; lets the others go. */
   reconcile(): void {
     if (this.#stopped) return;

@@ -98,3 +98,8 @@ export function ffmpegSnapshotArgs(url: string, opts: { width?: number | undefin
     ...jpegFrameOutputArgs(opts.width),
   ];
 }
+
+/** FFmpeg reading a tiny MP4 (init segment + a keyframe's fragment) on stdin, one JPEG on stdout. */
+export function ffmpegKeyframeSnapshotArgs(width?: number): string[] {
+  return ['-hide_banner', '-loglevel', 'error', '-f', 'mp4', '-i', 'pipe:0', ...jpegFrameOutputArgs(width)];
+}

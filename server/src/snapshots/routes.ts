@@ -102,7 +102,7 @@ void savedMatches;
 const JpegResponse = Type.Unsafe<Buffer>({
   description:
     'The JPEG. Headers: ETag, Last-Modified, Cache-Control (private, max-age = remaining freshness), ' +
-    'X-Snapshot-Source (cache, go2rtc or ffmpeg), X-Snapshot-Capture (sequence number of the capture that ' +
+    'X-Snapshot-Source (cache, keyframe — decoded from the latest keyframe Camstack holds —, go2rtc or ffmpeg), X-Snapshot-Capture (sequence number of the capture that ' +
     'took it: equal for requests that shared one), X-Snapshot-Taken-At (ISO 8601, milliseconds).',
   content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } },
 });

@@ -8,6 +8,10 @@
  *   which reads MediaMTX's restream; that wakes an on-demand camera). When go2rtc is down or the
  *   call fails, FFmpeg reads one frame from MediaMTX's restream itself, registered as an internal
  *   reader so it is not counted as a viewer.
+ * - A held keyframe first: when the MSE relay holds the camera's latest keyframe (a recorded or
+ *   watched camera) and it is newer than the cached picture and within `maxAge`, FFmpeg decodes it
+ *   (tens of ms) instead of waiting for the camera's next keyframe; the picture is dated when that
+ *   keyframe arrived, so its age is honest.
  * - Single flight: concurrent requests for the same camera and width share one capture.
  * - `save()` writes a snapshot under the media dir (atomically) and publishes `snapshot.saved`.
  *
@@ -32,12 +36,13 @@ import {
   DEFAULT_MAX_AGE_MS,
   defaultMaxAgeMs,
   etagOf,
+  ffmpegKeyframeSnapshotArgs,
   ffmpegSnapshotArgs,
   freshForMs,
   snapshotRelativePath,
 } from './policy.js';
 
-export type SnapshotSource = 'cache' | 'go2rtc' | 'ffmpeg';
+export type SnapshotSource = 'cache' | 'go2rtc' | 'ffmpeg' | 'keyframe';
 
 export interface Snapshot {
   jpeg: Buffer;
@@ -88,6 +93,8 @@ export interface SnapshotStats {
   captures: number;
   go2rtc: number;
   ffmpeg: number;
+  /** Decoded from the keyframe the MSE relay holds (no wait for the camera). */
+  keyframe: number;
   failed: number;
   /** Requests answered from the cache. */
   cacheHits: number;
@@ -111,6 +118,13 @@ export interface SnapshotServiceDeps {
   go2rtcTimeoutMs?: number;
   /** Longest FFmpeg capture. Default 10 s. */
   ffmpegTimeoutMs?: number;
+  /**
+   * The newest keyframe held for the camera's stream (the MSE relay's GOP cache: an MP4 of the init
+   * segment and the keyframe's fragment, and when it arrived), or null. A held keyframe newer than
+   * the cached picture, and within the request's maxAge, is decoded at once instead of waiting for
+   * the camera's next keyframe.
+   */
+  heldKeyframe?: (cameraId: string) => { mp4: Uint8Array; atMs: number } | null;
   /** Cached widths per camera (least recently taken evicted). Default 8. */
   maxCachedSizes?: number;
   now?: () => number;
@@ -121,7 +135,7 @@ interface Captured {
   takenAtMs: number;
   etag: string;
   width: number | undefined;
-  source: 'go2rtc' | 'ffmpeg';
+  source: 'go2rtc' | 'ffmpeg' | 'keyframe';
   capture: number;
 }
 
@@ -134,10 +148,12 @@ export class SnapshotService {
   readonly #cache = new Map<string, Map<number, Captured>>();
   /** `<camera>@<size>` → the capture in progress. */
   readonly #inflight = new Map<string, Promise<Captured>>();
+  /** `<camera>@<size>@<keyframe time>` → the decode of a held keyframe in progress. */
+  readonly #inflightHeld = new Map<string, Promise<Captured | null>>();
   /** Bumped when a camera changes or goes: captures started before do not fill the cache. */
   readonly #generation = new Map<string, number>();
   readonly #abort = new AbortController();
-  readonly #stats: SnapshotStats = { captures: 0, go2rtc: 0, ffmpeg: 0, failed: 0, cacheHits: 0 };
+  readonly #stats: SnapshotStats = { captures: 0, go2rtc: 0, ffmpeg: 0, keyframe: 0, failed: 0, cacheHits: 0 };
   readonly #unsubscribe: (() => void)[];
   #seq = 0;
 
@@ -179,6 +195,11 @@ export class SnapshotService {
     const size = sizeKey(opts.width);
     const cached = this.#cache.get(cameraId)?.get(size);
     const now = this.#now();
+    const held = this.#d.heldKeyframe?.(cameraId) ?? null;
+    if (held && now - held.atMs <= maxAgeMs && (!cached || held.atMs > cached.takenAtMs)) {
+      const fromKeyframe = await this.#decodeHeld(camera, opts.width, held);
+      if (fromKeyframe) return this.#view(fromKeyframe, 'keyframe', maxAgeMs, this.#now());
+    }
     if (cached && freshForMs(cached.takenAtMs, now, maxAgeMs) > 0) {
       this.#stats.cacheHits++;
       return this.#view(cached, 'cache', maxAgeMs, now);
@@ -321,6 +342,57 @@ export class SnapshotService {
       if (oldest === null) break;
       sizes.delete(oldest[0]);
     }
+  }
+
+  /** One picture from a held keyframe (single flight per keyframe and size); null when FFmpeg fails. */
+  async #decodeHeld(
+    camera: Camera,
+    width: number | undefined,
+    held: { mp4: Uint8Array; atMs: number },
+  ): Promise<Captured | null> {
+    const id = camera.id;
+    const key = `${id}@${sizeKey(width)}@${held.atMs}`;
+    let pending = this.#inflightHeld.get(key);
+    if (pending === undefined) {
+      const generation = this.#generation.get(id) ?? 0;
+      const started = (async (): Promise<Captured | null> => {
+        const res = await execa(this.#d.ffmpegBin, ffmpegKeyframeSnapshotArgs(width), {
+          reject: false,
+          input: Buffer.from(held.mp4.buffer, held.mp4.byteOffset, held.mp4.byteLength),
+          encoding: 'buffer',
+          maxBuffer: 64 * 1024 * 1024,
+          timeout: this.#d.ffmpegTimeoutMs ?? 10_000,
+          killSignal: 'SIGKILL',
+          cancelSignal: this.#abort.signal,
+        });
+        const jpeg = Buffer.from(res.stdout);
+        if (res.exitCode !== 0 || !isJpeg(jpeg)) {
+          const why = this.#redact(Buffer.from(res.stderr).toString('utf8').trim()).slice(0, 200);
+          this.#d.logger.debug({ camera: id, why }, 'the held keyframe did not decode; capturing instead');
+          return null;
+        }
+        this.#stats.captures++;
+        this.#stats.keyframe++;
+        const captured: Captured = {
+          jpeg,
+          takenAtMs: held.atMs,
+          etag: etagOf(jpeg),
+          width,
+          source: 'keyframe',
+          capture: ++this.#seq,
+        };
+        const cached = this.#cache.get(id)?.get(sizeKey(width));
+        if ((this.#generation.get(id) ?? 0) === generation && (!cached || cached.takenAtMs < held.atMs)) {
+          this.#store(id, captured);
+        }
+        return captured;
+      })().finally(() => {
+        if (this.#inflightHeld.get(key) === started) this.#inflightHeld.delete(key);
+      });
+      pending = started;
+      this.#inflightHeld.set(key, started);
+    }
+    return pending;
   }
 
   async #fromGo2rtc(id: string, width: number | undefined): Promise<Buffer> {
