@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveBinaries } from '../../server/src/engines/binaries.js';
 import {
+  type Box,
   boxes,
   concatBytes,
   type Fmp4Piece,
@@ -131,7 +132,9 @@ describe('keyframe detection', () => {
       const key = fragment(1, 180_000, SYNC, at, 3);
       const delta = fragment(1, 183_000, NON_SYNC, at, 3);
       const k = parseMoof(key, moofOf(key), info);
-      assert.deepEqual(k, { keyframe: true, video: true, decodeTime: 2, trackId: 1 });
+      // 3 samples of 3000 ticks at 90 kHz; where no duration is given, trex's default (0 here)
+      const duration = at === 'first' ? 0 : 0.1;
+      assert.deepEqual(k, { keyframe: true, video: true, decodeTime: 2, trackId: 1, duration });
       assert.equal(parseMoof(delta, moofOf(delta), info).keyframe, false);
     });
   }
@@ -150,6 +153,7 @@ describe('keyframe detection', () => {
       video: false,
       decodeTime: 2,
       trackId: 2,
+      duration: null,
     });
   });
 });
@@ -283,5 +287,42 @@ describe('a real FFmpeg fragmented stream (one fragment per frame)', () => {
     for (let i = 1; i < times.length; i++) assert.ok((times[i] ?? 0) >= (times[i - 1] ?? 0), 'decode times rise');
     // 10 fps: frame 10 decodes at about 1 s (FFmpeg shifts all but the first by its audio priming)
     assert.ok(Math.abs((times[10] ?? 0) - 1) < 0.05, `frame 10 decodes at 1 s (${times[10]})`);
+  });
+});
+
+describe('parseMoof: decode time, duration and sync flag of the video run', () => {
+  it('reads them from tfhd defaults, tfdt and per-sample flags', () => {
+    // A hand-made moof: traf(tfhd id 1 default duration 100, tfdt 900, trun 2 samples with flags).
+    const box = (type: string, ...payload: Buffer[]) => {
+      const body = Buffer.concat(payload);
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(8 + body.length);
+      head.write(type, 4, 'latin1');
+      return Buffer.concat([head, body]);
+    };
+    const u32 = (...v: number[]) =>
+      Buffer.concat(v.map((n) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255])));
+    const tfhd = box('tfhd', u32(0x000008, 1, 100));
+    const tfdt = box('tfdt', u32(0, 900));
+    const trun = (firstFlags: number) => box('trun', u32(0x000400, 2, firstFlags, 0x10000));
+    const moof = (firstFlags: number) => box('moof', box('traf', tfhd, tfdt, trun(firstFlags)));
+    const init = {
+      videoTracks: new Set([1]),
+      timescales: new Map([[1, 1000]]),
+      trexFlags: new Map<number, number>(),
+      trexDurations: new Map<number, number>(),
+    };
+    const parse = (buf: Buffer, i = init) => parseMoof(buf, boxes(buf)[0] as Box, i);
+    assert.deepEqual(parse(moof(0x02000000)), {
+      keyframe: true,
+      video: true,
+      decodeTime: 0.9,
+      trackId: 1,
+      duration: 0.2,
+    });
+    assert.equal(parse(moof(0x01010000)).keyframe, false);
+    const audioOnly = parse(moof(0), { ...init, videoTracks: new Set([2]) });
+    assert.equal(audioOnly.video, false);
+    assert.equal(audioOnly.duration, null);
   });
 });

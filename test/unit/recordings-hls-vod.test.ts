@@ -15,7 +15,6 @@ import {
   buildVodPlaylist,
   type FragmentLayout,
   groupFragments,
-  moofTrackFacts,
   readFragmentLayout,
   type VodFile,
 } from '../../server/src/recordings/hls-vod.js';
@@ -190,27 +189,5 @@ describe('HLS VOD over recorded segments', { timeout: 120_000 }, () => {
     assert.match(some, /#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:00:00.000Z/);
     assert.equal(buildVodPlaylist(vod, { fromMs: start - 10_000, toMs: start - 5000 }), null);
     assert.equal(buildVodPlaylist([], { fromMs: 0, toMs: 1 }), null);
-  });
-});
-
-describe('moofTrackFacts', () => {
-  it('reads decode time, duration and the first sample’s sync flag of a track', () => {
-    // A hand-made moof: traf(tfhd id 1 default duration 100, tfdt 900, trun 2 samples with flags).
-    const box = (type: string, ...payload: Buffer[]) => {
-      const body = Buffer.concat(payload);
-      const head = Buffer.alloc(8);
-      head.writeUInt32BE(8 + body.length);
-      head.write(type, 4, 'latin1');
-      return Buffer.concat([head, body]);
-    };
-    const u32 = (...v: number[]) =>
-      Buffer.concat(v.map((n) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255])));
-    const tfhd = box('tfhd', u32(0x000008, 1, 100));
-    const tfdt = box('tfdt', u32(0, 900));
-    const trun = (firstFlags: number) => box('trun', u32(0x000400, 2, firstFlags, 0x10000));
-    const moof = (firstFlags: number) => box('moof', box('traf', tfhd, tfdt, trun(firstFlags)));
-    assert.deepEqual(moofTrackFacts(moof(0x02000000), 1), { baseTime: 900, duration: 200, keyframe: true });
-    assert.deepEqual(moofTrackFacts(moof(0x01010000), 1), { baseTime: 900, duration: 200, keyframe: false });
-    assert.equal(moofTrackFacts(moof(0), 2), null);
   });
 });

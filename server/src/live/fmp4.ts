@@ -83,6 +83,8 @@ export interface InitInfo {
   timescales: Map<number, number>;
   /** Track id → `trex` default sample flags. */
   trexFlags: Map<number, number>;
+  /** Track id → `trex` default sample duration (ticks). */
+  trexDurations: Map<number, number>;
 }
 
 /** Reads the tracks of an init segment (`ftyp` + `moov`); null when it has no `moov`. */
@@ -90,7 +92,12 @@ export function parseInit(buf: Uint8Array): InitInfo | null {
   const moov = boxes(buf).find((b) => b.type === 'moov');
   if (!moov) return null;
   const v = view(buf);
-  const info: InitInfo = { videoTracks: new Set(), timescales: new Map(), trexFlags: new Map() };
+  const info: InitInfo = {
+    videoTracks: new Set(),
+    timescales: new Map(),
+    trexFlags: new Map(),
+    trexDurations: new Map(),
+  };
   for (const trak of children(buf, moov, 'trak')) {
     const tkhd = child(buf, trak, 'tkhd');
     if (!tkhd || tkhd.end - tkhd.body < 24) continue;
@@ -112,6 +119,7 @@ export function parseInit(buf: Uint8Array): InitInfo | null {
     for (const trex of children(buf, mvex, 'trex')) {
       if (trex.end - trex.body < 24) continue;
       info.trexFlags.set(v.getUint32(trex.body + 4), v.getUint32(trex.body + 20));
+      info.trexDurations.set(v.getUint32(trex.body + 4), v.getUint32(trex.body + 12));
     }
   }
   return info;
@@ -127,25 +135,31 @@ export interface FragmentInfo {
   decodeTime: number | null;
   /** The track of that track fragment. */
   trackId: number | null;
+  /** How long its video runs last (seconds), from the sample durations; null without video. */
+  duration: number | null;
 }
 
 /** Reads a `moof` box (`buf[box.start, box.end)`) against the init segment's tracks. */
 export function parseMoof(buf: Uint8Array, moof: Box, init: InitInfo): FragmentInfo {
   const v = view(buf);
-  const out: FragmentInfo = { keyframe: false, video: false, decodeTime: null, trackId: null };
+  const out: FragmentInfo = { keyframe: false, video: false, decodeTime: null, trackId: null, duration: null };
   for (const traf of children(buf, moof, 'traf')) {
     const tfhd = child(buf, traf, 'tfhd');
     if (!tfhd || tfhd.end - tfhd.body < 8) continue;
     const tfhdFlags = v.getUint32(tfhd.body) & 0xff_ffff;
     const trackId = v.getUint32(tfhd.body + 4);
     let defaultFlags = init.trexFlags.get(trackId) ?? 0;
+    let defaultDuration = init.trexDurations.get(trackId) ?? 0;
     {
       // optional fields, in order: base_data_offset (8), sample_description_index, default
       // duration, default size, default flags (4 each)
       let at = tfhd.body + 8;
       if (tfhdFlags & 0x01) at += 8;
       if (tfhdFlags & 0x02) at += 4;
-      if (tfhdFlags & 0x08) at += 4;
+      if (tfhdFlags & 0x08) {
+        if (at + 4 <= tfhd.end) defaultDuration = v.getUint32(at);
+        at += 4;
+      }
       if (tfhdFlags & 0x10) at += 4;
       if (tfhdFlags & 0x20 && at + 4 <= tfhd.end) defaultFlags = v.getUint32(at);
     }
@@ -173,8 +187,10 @@ export function parseMoof(buf: Uint8Array, moof: Box, init: InitInfo): FragmentI
     let at = trun.body + 8;
     if (trunFlags & 0x01) at += 4; // data_offset
     let first = defaultFlags;
-    if (trunFlags & 0x04 && at + 4 <= trun.end) first = v.getUint32(at);
-    else if (trunFlags & 0x400) {
+    if (trunFlags & 0x04 && at + 4 <= trun.end) {
+      first = v.getUint32(at);
+      at += 4; // first_sample_flags
+    } else if (trunFlags & 0x400) {
       // per-sample flags: skip the first sample's duration and size when present
       let s = at;
       if (trunFlags & 0x100) s += 4;
@@ -182,6 +198,17 @@ export function parseMoof(buf: Uint8Array, moof: Box, init: InitInfo): FragmentI
       if (s + 4 <= trun.end) first = v.getUint32(s);
     }
     if ((first & SAMPLE_IS_NON_SYNC) === 0) out.keyframe = true;
+    // Per sample: duration, size, flags, composition offset (4 bytes each, when present).
+    const entry = 4 * [0x100, 0x200, 0x400, 0x800].filter((f) => trunFlags & f).length;
+    let ticks = 0;
+    for (let i = 0; i < count; i++, at += entry) {
+      if (trunFlags & 0x100) {
+        if (at + 4 > trun.end) break;
+        ticks += v.getUint32(at);
+      } else ticks += defaultDuration;
+    }
+    const scale = init.timescales.get(trackId);
+    if (scale) out.duration = (out.duration ?? 0) + ticks / scale;
   }
   return out;
 }

@@ -14,7 +14,8 @@
  *   #EXTINF from the fragments' durations and #EXT-X-BYTERANGE per media segment, #EXT-X-ENDLIST.
  */
 import { open } from 'node:fs/promises';
-import { childBoxes, Mp4Error, readAt, readHeader, readMp4Info } from './mp4.js';
+import { boxes, parseInit, parseMoof } from '../live/fmp4.js';
+import { Mp4Error, readAt, readHeader } from './mp4.js';
 
 /** One `moof`+`mdat` pair. */
 export interface Fragment {
@@ -33,75 +34,8 @@ export interface FragmentLayout {
   fragments: Fragment[];
 }
 
-/** Pure: what one `moof` says of a track: its first decode time, total duration, first sample sync. */
-export function moofTrackFacts(
-  moof: Buffer,
-  trackId: number,
-): { baseTime: number; duration: number; keyframe: boolean | null } | null {
-  for (const traf of childBoxes(moof, 8, moof.length)) {
-    if (traf.type !== 'traf') continue;
-    let id = -1;
-    let defaultDuration = 0;
-    let defaultFlags: number | null = null;
-    let base = 0;
-    let duration = 0;
-    let firstFlags: number | null = null;
-    let sawSample = false;
-    for (const b of childBoxes(moof, traf.start, traf.end)) {
-      if (b.type === 'tfhd') {
-        const flags = moof.readUInt32BE(b.start) & 0xffffff;
-        id = moof.readUInt32BE(b.start + 4);
-        let at = b.start + 8;
-        if (flags & 0x1) at += 8;
-        if (flags & 0x2) at += 4;
-        if (flags & 0x8) {
-          defaultDuration = moof.readUInt32BE(at);
-          at += 4;
-        }
-        if (flags & 0x10) at += 4;
-        if (flags & 0x20) defaultFlags = moof.readUInt32BE(at);
-      } else if (b.type === 'tfdt') {
-        const version = moof.readUInt8(b.start);
-        base = version === 1 ? Number(moof.readBigUInt64BE(b.start + 4)) : moof.readUInt32BE(b.start + 4);
-      } else if (b.type === 'trun') {
-        const flags = moof.readUInt32BE(b.start) & 0xffffff;
-        const count = moof.readUInt32BE(b.start + 4);
-        let at = b.start + 8;
-        if (flags & 0x1) at += 4;
-        let first: number | null = null;
-        if (flags & 0x4) {
-          first = moof.readUInt32BE(at);
-          at += 4;
-        }
-        const entry = 4 * [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f).length;
-        for (let i = 0; i < count && at + entry <= b.end; i++, at += entry) {
-          let field = at;
-          if (flags & 0x100) {
-            duration += moof.readUInt32BE(field);
-            field += 4;
-          } else duration += defaultDuration;
-          if (flags & 0x200) field += 4;
-          if (!sawSample) {
-            sawSample = true;
-            firstFlags = first ?? (flags & 0x400 ? moof.readUInt32BE(field) : defaultFlags);
-          }
-        }
-      }
-    }
-    if (id !== trackId) continue;
-    // sample_is_non_sync_sample is bit 16 of the sample flags.
-    return { baseTime: base, duration, keyframe: firstFlags === null ? null : (firstFlags & 0x10000) === 0 };
-  }
-  return null;
-}
-
 /** Where the init section and every complete fragment of a fragmented MP4 lie. */
 export async function readFragmentLayout(path: string): Promise<FragmentLayout> {
-  const info = await readMp4Info(path);
-  if (!info.fragmented) throw new Mp4Error('not a fragmented MP4');
-  const video = [...info.handlers].find(([, h]) => h === 'vide')?.[0] ?? [...info.timescales.keys()][0];
-  const timescale = video === undefined ? undefined : info.timescales.get(video);
-  if (video === undefined || !timescale) throw new Mp4Error('no track with a timescale');
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
@@ -112,6 +46,10 @@ export async function readFragmentLayout(path: string): Promise<FragmentLayout> 
       pos = box.start + box.size;
       if (box.type === 'moov') break;
     }
+    if (pos > 16 * 1024 * 1024) throw new Mp4Error('init section too large');
+    const init = parseInit(await readAt(fh, 0, pos));
+    if (!init || init.videoTracks.size === 0) throw new Mp4Error('no video track');
+    if (!init.trexFlags.size) throw new Mp4Error('not a fragmented MP4');
     const layout: FragmentLayout = { initSize: pos, fragments: [] };
     for (;;) {
       const moof = await readHeader(fh, pos, size);
@@ -119,15 +57,17 @@ export async function readFragmentLayout(path: string): Promise<FragmentLayout> 
       const mdat = await readHeader(fh, moof.start + moof.size, size);
       if (mdat === null || mdat.type !== 'mdat' || mdat.start + mdat.size > size) break;
       if (moof.size > 16 * 1024 * 1024) throw new Mp4Error('moof box too large');
-      const facts = moofTrackFacts(await readAt(fh, moof.start, moof.size), video);
+      const buf = await readAt(fh, moof.start, moof.size);
+      const box = boxes(buf)[0];
+      const facts = box?.type === 'moof' ? parseMoof(buf, box, init) : null;
       const end = mdat.start + mdat.size;
-      if (facts) {
+      if (facts?.video && facts.decodeTime !== null) {
         layout.fragments.push({
           offset: moof.start,
           size: end - moof.start,
-          startMs: (facts.baseTime * 1000) / timescale,
-          durationMs: (facts.duration * 1000) / timescale,
-          keyframe: facts.keyframe ?? true,
+          startMs: facts.decodeTime * 1000,
+          durationMs: (facts.duration ?? 0) * 1000,
+          keyframe: facts.keyframe,
         });
       } else {
         // A part without video (audio only for a moment): it joins the segment before it.
