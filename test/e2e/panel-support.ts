@@ -555,6 +555,15 @@ export async function startPanelRig(opts: {
         ...(c.recording ? { recording: c.recording } : {}),
       });
     }
+    // The API answers 201 before the engines are told: wait until go2rtc has every camera, or a
+    // page opened at once may find WebRTC's stream missing and start on MSE instead.
+    await eventually('go2rtc to know every camera', 60_000, async () => {
+      const res = await fetch(`http://127.0.0.1:${server.enginePorts.go2rtcApi}/api/streams`, {
+        signal: AbortSignal.timeout(3000),
+      });
+      const streams = (await res.json()) as Record<string, unknown>;
+      for (const c of opts.cameras) assert.ok(c.id in streams, `${c.id} not in go2rtc yet`);
+    });
     proxy = await startIngressProxy(server.baseUrl);
   } catch (err) {
     await close();
