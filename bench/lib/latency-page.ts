@@ -175,13 +175,13 @@ const PAGE_LIB = `(() => {
 
   // MSE as the panel plays it (panel/src/player/mse.ts): sequence of appends, and after each one
   // its live-edge policy (live-edge.ts followEdge, constants handed in).
-  function followEdge(e, currentTime, start, end, shown) {
+  function followEdge(e, currentTime, start, end, shown, rate) {
     if (end <= start) return { seek: null, rate: 1 };
     if (currentTime < start) return { seek: start, rate: 1 };
     if (!shown) return { seek: null, rate: 1 };
     const lag = end - currentTime;
     if (lag > e.jump) return { seek: Math.max(start, end - e.target), rate: 1 };
-    if (lag > e.hurry) return { seek: null, rate: e.rate };
+    if (lag > e.hurry || (rate > 1 && lag > e.target)) return { seek: null, rate: e.rate };
     return { seek: null, rate: 1 };
   }
 
@@ -242,7 +242,7 @@ const PAGE_LIB = `(() => {
       const b = video.buffered;
       if (b.length) {
         const start = b.start(0), end = b.end(b.length - 1);
-        const act = followEdge(o.edge, video.currentTime, start, end, s.frames > 0);
+        const act = followEdge(o.edge, video.currentTime, start, end, s.frames > 0, video.playbackRate);
         if (act.seek !== null) video.currentTime = act.seek;
         if (video.playbackRate !== act.rate) video.playbackRate = act.rate;
         if (video.paused) video.play().catch(() => {});

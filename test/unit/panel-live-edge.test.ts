@@ -1,7 +1,7 @@
 /** The MSE player's catch-up rules: start at the cached keyframe, then reach the live edge. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EDGE_HURRY_RATE, EDGE_TARGET_S, followEdge } from '../../panel/src/player/live-edge.js';
+import { EDGE_HURRY_RATE, EDGE_HURRY_S, EDGE_TARGET_S, followEdge } from '../../panel/src/player/live-edge.js';
 
 describe('following the live edge', () => {
   it('a cached group 3.5 s long: the first picture is its keyframe, not the edge', () => {
@@ -29,6 +29,15 @@ describe('following the live edge', () => {
       seek: null,
       playbackRate: 1,
     });
+  });
+
+  it('once hurrying, it keeps on until the player is back at the target, not just under the threshold', () => {
+    const at = (lag: number, playbackRate: number) =>
+      followEdge({ currentTime: 104 - lag, start: 100, end: 104, shown: true, playbackRate }).playbackRate;
+    const under = (EDGE_TARGET_S + EDGE_HURRY_S) / 2;
+    assert.equal(at(under, 1), 1, 'a lag under the threshold is left alone at real time');
+    assert.equal(at(under, EDGE_HURRY_RATE), EDGE_HURRY_RATE, 'but not while catching up');
+    assert.equal(at(EDGE_TARGET_S - 0.01, EDGE_HURRY_RATE), 1, 'back to real time at the target');
   });
 
   it('nothing buffered: nothing to do', () => {

@@ -1,8 +1,9 @@
 /**
  * Pure: how an MSE player follows the live edge. The relay starts a viewer at the latest keyframe
  * it holds, which may be seconds behind live: the picture shows at once from that keyframe, then
- * playback catches up — a short spell a little faster than real time for a small lag, a seek to
- * just behind the edge for a large one.
+ * playback catches up — a short spell a little faster than real time for a small lag (kept up
+ * until the player is back at the target, so it does not settle just under the threshold), a seek
+ * to just behind the edge for a large one.
  */
 
 export interface EdgeState {
@@ -12,6 +13,8 @@ export interface EdgeState {
   end: number;
   /** A frame has been shown: until then the player stays on the keyframe it starts with. */
   shown: boolean;
+  /** The video's playback rate now (above 1: catching up). */
+  playbackRate?: number;
 }
 
 export interface EdgeAction {
@@ -21,11 +24,11 @@ export interface EdgeAction {
 }
 
 /** How far behind the edge the player aims to be (s). */
-export const EDGE_TARGET_S = 0.3;
+export const EDGE_TARGET_S = 0.2;
 /** Above this lag a seek is quicker than catching up (s). */
 export const EDGE_JUMP_S = 1.5;
 /** Above this lag the player runs a little faster (s). */
-export const EDGE_HURRY_S = 0.6;
+export const EDGE_HURRY_S = 0.45;
 export const EDGE_HURRY_RATE = 1.25;
 
 export function followEdge(s: EdgeState): EdgeAction {
@@ -35,6 +38,7 @@ export function followEdge(s: EdgeState): EdgeAction {
   if (!s.shown) return { seek: null, playbackRate: 1 };
   const lag = s.end - s.currentTime;
   if (lag > EDGE_JUMP_S) return { seek: Math.max(s.start, s.end - EDGE_TARGET_S), playbackRate: 1 };
-  if (lag > EDGE_HURRY_S) return { seek: null, playbackRate: EDGE_HURRY_RATE };
+  const hurrying = (s.playbackRate ?? 1) > 1;
+  if (lag > EDGE_HURRY_S || (hurrying && lag > EDGE_TARGET_S)) return { seek: null, playbackRate: EDGE_HURRY_RATE };
   return { seek: null, playbackRate: 1 };
 }

@@ -142,7 +142,13 @@ function followLiveEdge(
     if (b.length) {
       const start = b.start(0);
       const end = b.end(b.length - 1);
-      const act = followEdge({ currentTime: video.currentTime, start, end, shown: edge.shown });
+      const act = followEdge({
+        currentTime: video.currentTime,
+        start,
+        end,
+        shown: edge.shown,
+        playbackRate: video.playbackRate,
+      });
       if (act.seek !== null) video.currentTime = act.seek;
       if (video.playbackRate !== act.playbackRate) video.playbackRate = act.playbackRate;
       if (video.paused) video.play().catch(() => {});
