@@ -15,7 +15,7 @@
  */
 import { open } from 'node:fs/promises';
 import { boxes, parseInit, parseMoof } from '../live/fmp4.js';
-import { Mp4Error, readAt, readHeader } from './mp4.js';
+import { fragmentPairs, Mp4Error, readAt, skipToFragments } from './mp4.js';
 
 /** One `moof`+`mdat` pair. */
 export interface Fragment {
@@ -39,28 +39,15 @@ export async function readFragmentLayout(path: string): Promise<FragmentLayout> 
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
-    let pos = 0;
-    for (;;) {
-      const box = await readHeader(fh, pos, size);
-      if (box === null) throw new Mp4Error('no moov box');
-      pos = box.start + box.size;
-      if (box.type === 'moov') break;
-    }
+    const pos = await skipToFragments(fh, size);
     if (pos > 16 * 1024 * 1024) throw new Mp4Error('init section too large');
     const init = parseInit(await readAt(fh, 0, pos));
     if (!init || init.videoTracks.size === 0) throw new Mp4Error('no video track');
     if (!init.trexFlags.size) throw new Mp4Error('not a fragmented MP4');
     const layout: FragmentLayout = { initSize: pos, fragments: [] };
-    for (;;) {
-      const moof = await readHeader(fh, pos, size);
-      if (moof === null || moof.type !== 'moof' || moof.start + moof.size > size) break;
-      const mdat = await readHeader(fh, moof.start + moof.size, size);
-      if (mdat === null || mdat.type !== 'mdat' || mdat.start + mdat.size > size) break;
-      if (moof.size > 16 * 1024 * 1024) throw new Mp4Error('moof box too large');
-      const buf = await readAt(fh, moof.start, moof.size);
+    for await (const { moof, moofBytes: buf, end } of fragmentPairs(fh, pos, size)) {
       const box = boxes(buf)[0];
       const facts = box?.type === 'moof' ? parseMoof(buf, box, init) : null;
-      const end = mdat.start + mdat.size;
       if (facts?.video && facts.decodeTime !== null) {
         layout.fragments.push({
           offset: moof.start,
@@ -74,7 +61,6 @@ export async function readFragmentLayout(path: string): Promise<FragmentLayout> 
         const last = layout.fragments[layout.fragments.length - 1];
         if (last) last.size = end - last.offset;
       }
-      pos = end;
     }
     return layout;
   } finally {

@@ -267,6 +267,38 @@ function moofSpans(buf: Buffer, timescales: ReadonlyMap<number, number>): { trac
   return out;
 }
 
+/** Where the fragments begin: just past `moov` (after `ftyp`). */
+export async function skipToFragments(fh: FileHandle, size: number): Promise<number> {
+  let pos = 0;
+  for (;;) {
+    const box = await readHeader(fh, pos, size);
+    if (box === null) throw new Mp4Error('no fragments header');
+    pos = box.start + box.size;
+    if (box.type === 'moov') return pos;
+  }
+}
+
+/**
+ * The complete `moof`+`mdat` pairs from `pos` on, each with the `moof`'s bytes; stops at the first
+ * pair that is not whole (a file still written, or torn by a crash).
+ */
+export async function* fragmentPairs(
+  fh: FileHandle,
+  pos: number,
+  size: number,
+): AsyncGenerator<{ moof: BoxHeader; moofBytes: Buffer; end: number }> {
+  for (;;) {
+    const moof = await readHeader(fh, pos, size);
+    if (moof === null || moof.type !== 'moof' || moof.start + moof.size > size) return;
+    const mdat = await readHeader(fh, moof.start + moof.size, size);
+    if (mdat === null || mdat.type !== 'mdat' || mdat.start + mdat.size > size) return;
+    if (moof.size > 16 * 1024 * 1024) throw new Mp4Error('moof box too large');
+    const end = mdat.start + mdat.size;
+    yield { moof, moofBytes: await readAt(fh, moof.start, moof.size), end };
+    pos = end;
+  }
+}
+
 /**
  * Walks the fragments of a fragmented MP4 (from `cursor` if given, so a growing file is read
  * only once) and returns the media time covered by the complete ones. A torn last fragment
@@ -285,25 +317,10 @@ export async function scanFragments(
     let fragments = cursor?.fragments ?? 0;
     const tracks = new Map<number, TrackSpan>();
     for (const [id, span] of cursor?.tracks ?? []) tracks.set(id, { ...span });
+    if (pos === 0) pos = await skipToFragments(fh, size);
     let completeEnd = pos;
-    if (pos === 0) {
-      // Skip ftyp and moov.
-      for (;;) {
-        const box = await readHeader(fh, pos, size);
-        if (box === null) throw new Mp4Error('no fragments header');
-        pos = box.start + box.size;
-        if (box.type === 'moov') break;
-      }
-      completeEnd = pos;
-    }
-    for (;;) {
-      const moof = await readHeader(fh, pos, size);
-      if (moof === null || moof.type !== 'moof' || moof.start + moof.size > size) break;
-      const mdat = await readHeader(fh, moof.start + moof.size, size);
-      if (mdat === null || mdat.type !== 'mdat' || mdat.start + mdat.size > size) break;
-      if (moof.size > 16 * 1024 * 1024) throw new Mp4Error('moof box too large');
-      const buf = await readAt(fh, moof.start, moof.size);
-      for (const { trackId, span } of moofSpans(buf, info.timescales)) {
+    for await (const { moofBytes, end } of fragmentPairs(fh, pos, size)) {
+      for (const { trackId, span } of moofSpans(moofBytes, info.timescales)) {
         mediaMs = Math.max(mediaMs, span.endMs);
         const known = tracks.get(trackId);
         if (known === undefined) tracks.set(trackId, span);
@@ -316,8 +333,7 @@ export async function scanFragments(
         }
       }
       fragments++;
-      pos = mdat.start + mdat.size;
-      completeEnd = pos;
+      completeEnd = end;
     }
     return {
       mediaMs,
