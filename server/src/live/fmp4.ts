@@ -358,11 +358,19 @@ export class GopCache {
 
   /**
    * The init segment and the group's first fragment (which starts with the keyframe): a tiny MP4
-   * a decoder reads one picture from. With when that keyframe arrived; null without a group.
+   * a decoder reads one picture from. With when that keyframe arrived; null without a group. The
+   * bytes are joined only when read: most callers look at the time alone.
    */
-  keyframe(): { mp4: Uint8Array; atMs: number } | null {
+  keyframe(): { readonly mp4: Uint8Array; atMs: number } | null {
+    const init = this.#init;
     const first = this.#gop[0];
-    return this.#init && first ? { mp4: concatBytes([this.#init, first]), atMs: this.#keyframeAtMs } : null;
+    if (!init || !first) return null;
+    return {
+      atMs: this.#keyframeAtMs,
+      get mp4() {
+        return concatBytes([init, first]);
+      },
+    };
   }
 
   /** The group since the last keyframe, or null when there is no decodable start. */

@@ -161,8 +161,8 @@ export class MseRelay {
    * The newest keyframe held for a camera's own stream (init segment + its fragment, and when it
    * arrived), or null: what a snapshot can be decoded from without waiting for the camera.
    */
-  heldKeyframe(camera: string): { mp4: Uint8Array; atMs: number } | null {
-    let best: { mp4: Uint8Array; atMs: number } | null = null;
+  heldKeyframe(camera: string): { readonly mp4: Uint8Array; atMs: number } | null {
+    let best: { readonly mp4: Uint8Array; atMs: number } | null = null;
     for (const up of this.#shared.get(camera) ?? []) {
       if (up.failed || up.transcode) continue;
       const k = up.cache.keyframe();

@@ -124,7 +124,7 @@ export interface SnapshotServiceDeps {
    * the cached picture, and within the request's maxAge, is decoded at once instead of waiting for
    * the camera's next keyframe.
    */
-  heldKeyframe?: (cameraId: string) => { mp4: Uint8Array; atMs: number } | null;
+  heldKeyframe?: (cameraId: string) => { readonly mp4: Uint8Array; atMs: number } | null;
   /** Cached widths per camera (least recently taken evicted). Default 8. */
   maxCachedSizes?: number;
   now?: () => number;
@@ -348,7 +348,7 @@ export class SnapshotService {
   async #decodeHeld(
     camera: Camera,
     width: number | undefined,
-    held: { mp4: Uint8Array; atMs: number },
+    held: { readonly mp4: Uint8Array; atMs: number },
   ): Promise<Captured | null> {
     const id = camera.id;
     const key = `${id}@${sizeKey(width)}@${held.atMs}`;
@@ -356,9 +356,10 @@ export class SnapshotService {
     if (pending === undefined) {
       const generation = this.#generation.get(id) ?? 0;
       const started = (async (): Promise<Captured | null> => {
+        const mp4 = held.mp4; // joined once, here
         const res = await execa(this.#d.ffmpegBin, ffmpegKeyframeSnapshotArgs(width), {
           reject: false,
-          input: Buffer.from(held.mp4.buffer, held.mp4.byteOffset, held.mp4.byteLength),
+          input: Buffer.from(mp4.buffer, mp4.byteOffset, mp4.byteLength),
           encoding: 'buffer',
           maxBuffer: 64 * 1024 * 1024,
           timeout: this.#d.ffmpegTimeoutMs ?? 10_000,
