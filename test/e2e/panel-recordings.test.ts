@@ -136,6 +136,36 @@ describe('panel: recording browser', { timeout: 600_000 }, () => {
     assert.deepEqual(await cspViolations(page), []);
   });
 
+  it('recording browser: a time typed while the day is still loading plays once it has loaded', async () => {
+    // A slow add-on (a Pi under load): the day's timeline answers only after the time is typed.
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const { page } = await rig.open('recordings?camera=front_door', {
+      prepare: (context) =>
+        context.route(/\/api\/cameras\/front_door\/timeline\?/, async (route) => {
+          await held;
+          await route.continue();
+        }),
+    });
+    const chosen = new Date(Math.floor(Date.now() / 1000) * 1000 - 20_000);
+    await page.locator('input.goto').fill(hms(chosen));
+    await page.locator('input.goto').dispatchEvent('change');
+    assert.equal(
+      await page.locator('camstack-recordings video').count(),
+      0,
+      'nothing can play before the day is known',
+    );
+    release();
+    const frame = await grabPlaying(page);
+    assert.ok(
+      Math.abs((frame.position ?? 0) - chosen.getTime() - frame.currentTime * 1000) <= 1000,
+      'from the typed time',
+    );
+    await rig.closePages();
+  });
+
   it('recording browser: filters, protect / unprotect, delete with confirmation, "expiring soon"', async () => {
     const saved = await clips();
     assert.ok(saved.length >= 1, 'a clip from the first test');

@@ -402,6 +402,8 @@ export interface PanelPageOptions {
   viewport?: { width: number; height: number };
   colorScheme?: 'light' | 'dark';
   initScript?: string;
+  /** Runs on the new context before the page opens (e.g. to hold back a request with `route`). */
+  prepare?: (context: BrowserContext) => Promise<unknown>;
 }
 
 /** A fresh context on the panel (`url` under the ingress prefix), with PANEL_INIT installed. */
@@ -418,6 +420,7 @@ export async function openPanel(
   });
   if (opts.initScript) await context.addInitScript({ content: opts.initScript });
   await context.addInitScript({ content: PANEL_INIT });
+  await opts.prepare?.(context);
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   const errors: string[] = [];

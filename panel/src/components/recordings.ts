@@ -13,18 +13,17 @@
  * - an H.265 camera in a browser without H.265: a notice, playback transcoded to H.264 by the
  *   server on request, and the download as H.264 (`../recordings/codec.ts`).
  * New clips, segments and deletions arrive over SSE and refresh the view. Its parts live in
- * `../recordings/`: `playback.ts` (the two-video playback), `thumb.ts` (the list's pictures) and
- * `styles.ts`.
+ * `../recordings/`: `playback.ts` (the two-video playback), `filters.ts` (the filter bar),
+ * `thumb.ts` (the list's pictures) and `styles.ts`. A time picked before the day's timeline has
+ * loaded plays once it has.
  */
 import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, type CameraEventView, type RecordingView, type Timeline, urls } from '../api.js';
-import { addDays, dayOf, fmtBytes, fmtDateTime, fmtDuration, fmtTime } from '../format.js';
+import { dayOf, dayStart, fmtBytes, fmtDateTime, fmtDuration, fmtTime } from '../format.js';
 import {
   icon,
-  mdiChevronLeft,
-  mdiChevronRight,
   mdiDelete,
   mdiDownload,
   mdiLock,
@@ -44,6 +43,7 @@ import { Playback, type PlaybackHost, windowFrom } from '../recordings/playback.
 import { recordingsStyles } from '../recordings/styles.js';
 import '../recordings/thumb.js';
 import '../recordings/event-strip.js';
+import { filtersBar } from '../recordings/filters.js';
 
 const EXPORT_LENGTHS = [1, 5, 15, 60];
 
@@ -83,6 +83,8 @@ export class CamstackRecordings extends LitElement {
   #clock: ReturnType<typeof setInterval> | null = null;
   readonly #playback = new Playback(this.#playbackHost());
   #loadedKey = '';
+  /** A time picked before the day's timeline arrived: played once it has. */
+  #pendingAt: number | null = null;
 
   static override styles = recordingsStyles;
 
@@ -139,6 +141,7 @@ export class CamstackRecordings extends LitElement {
       if (cameraOrDay) {
         this.#stopPlayback();
         this.position = null;
+        this.#pendingAt = null;
       }
       void this.#load();
     } else if (store.loaded && this.#seenVersion !== store.recordingsVersion) {
@@ -244,6 +247,11 @@ export class CamstackRecordings extends LitElement {
 
   /** `at=<ms>` in the URL (a notification's link): play from there once, then drop it from the URL. */
   #playRequested(): void {
+    if (this.#pendingAt !== null) {
+      const pending = this.#pendingAt;
+      this.#pendingAt = null;
+      void this.play(pending);
+    }
     const at = Number(this.params.get('at'));
     if (!this.params.has('at') || !Number.isFinite(at)) return;
     this.#setParams({ at: null });
@@ -252,7 +260,12 @@ export class CamstackRecordings extends LitElement {
 
   /** Plays from `at` (ms): the first recorded moment at or after it. */
   async play(at: number): Promise<void> {
-    if (!this.timeline) return;
+    if (!this.timeline || this.timeline.camera !== this.camera || this.timeline.day !== this.day) {
+      // Still loading this day: play when it has arrived (a slow add-on must not drop the click).
+      this.#pendingAt = at;
+      this.position = at;
+      return;
+    }
     let w = windowFrom(this.timeline.ranges, at);
     // Near the live edge the timeline may be older than the recording: ask again.
     if (!w) {
@@ -279,9 +292,9 @@ export class CamstackRecordings extends LitElement {
   }
 
   #seekToTime(value: string): void {
-    if (!this.timeline || !/^\d{1,2}:\d{2}(:\d{2})?$/.test(value)) return;
+    if (!/^\d{1,2}:\d{2}(:\d{2})?$/.test(value)) return;
     const [h, m, s] = value.split(':').map(Number);
-    const d = new Date(Date.parse(this.timeline.from));
+    const d = dayStart(this.day);
     d.setHours(h ?? 0, m ?? 0, s ?? 0, 0);
     void this.play(d.getTime());
   }
@@ -326,62 +339,15 @@ export class CamstackRecordings extends LitElement {
   // ---- rendering ---------------------------------------------------------------------------
 
   #filters() {
-    const today = dayOf(new Date());
-    return html`<section class="card filters" aria-label="Filters">
-      <label
-        >Camera
-        <select
-          class="camera"
-          @change=${(e: Event) => this.#setParams({ camera: (e.target as HTMLSelectElement).value })}
-        >
-          ${store.cameras.map((c) => html`<option value=${c.id} ?selected=${c.id === this.camera}>${c.name}</option>`)}
-        </select></label
-      >
-      <span class="day">
-        <button class="icon-button" aria-label="Previous day" @click=${() => this.#setParams({ day: addDays(this.day, -1) })}>
-          ${icon(mdiChevronLeft)}
-        </button>
-        <input
-          type="date"
-          aria-label="Day"
-          class="day-input"
-          .value=${this.day}
-          max=${today}
-          @change=${(e: Event) => this.#setParams({ day: (e.target as HTMLInputElement).value || null })}
-        />
-        <button
-          class="icon-button"
-          aria-label="Next day"
-          ?disabled=${this.day >= today}
-          @click=${() => this.#setParams({ day: addDays(this.day, 1) })}
-        >
-          ${icon(mdiChevronRight)}
-        </button>
-      </span>
-      <label
-        ><input
-          type="checkbox"
-          class="clips-only"
-          .checked=${this.clipsOnly}
-          @change=${(e: Event) => this.#setParams({ clips: (e.target as HTMLInputElement).checked ? '1' : null })}
-        />Clips only</label
-      >
-      <label
-        ><input
-          type="checkbox"
-          class="protected-only"
-          .checked=${this.protectedOnly}
-          @change=${(e: Event) => this.#setParams({ protected: (e.target as HTMLInputElement).checked ? '1' : null })}
-        />Protected only</label
-      >
-      ${
-        this.expiring.size
-          ? html`<span class="badge-expiring" role="status"
-            >${icon(mdiTimerSandComplete)} ${this.expiring.size} expiring within a day</span
-          >`
-          : nothing
-      }
-    </section>`;
+    return filtersBar({
+      cameras: store.cameras,
+      camera: this.camera,
+      day: this.day,
+      clipsOnly: this.clipsOnly,
+      protectedOnly: this.protectedOnly,
+      expiring: this.expiring.size,
+      set: (changes) => this.#setParams(changes),
+    });
   }
 
   #playerCard() {
