@@ -86,7 +86,7 @@ describe('shutdown is bounded', () => {
           return !Object.keys(streams).some((n) => n.startsWith('plain') || n.startsWith('web'));
         },
         5000,
-        'both cameras (and web_ingest) gone from go2rtc',
+        'both cameras (and web-ingest) gone from go2rtc',
       );
       await stopTimed(sp, 'SIGINT');
       assert.doesNotMatch(sp.output(), /path not exist/, 'go2rtc deletes are not reported as failures');

@@ -133,8 +133,18 @@ describe('engine plan', () => {
       plan.go2rtc.get(ingestStreamName('garage')),
       'ffmpeg:http://admin:p%40ss%3Aw%2Frd@10.0.0.9/video.mjpg#video=h264',
     );
-    assert.equal(plan.mediamtx.get('garage')?.source, 'rtsp://127.0.0.1:18554/garage_ingest');
+    assert.equal(plan.mediamtx.get('garage')?.source, 'rtsp://127.0.0.1:18554/garage-ingest');
     assert.equal(plan.go2rtc.get('garage'), 'rtsp://127.0.0.1:8554/garage');
+  });
+
+  it("no camera id can take the name of another camera's derived go2rtc stream", () => {
+    const garage = cam({ id: 'garage', source: 'http://10.0.0.9/video.mjpg', sourceType: 'http-mjpeg' });
+    const other = cam({ id: 'garage_ingest', source: 'rtsp://10.0.0.8/s' });
+    const plan = buildEnginePlan([garage, other], opts);
+    // Two cameras, each with its restream and H.264 transcode, plus garage's converter: 5 streams.
+    assert.equal(plan.go2rtc.size, 5);
+    assert.equal(plan.go2rtc.get('garage_ingest'), 'rtsp://127.0.0.1:8554/garage_ingest');
+    assert.equal(plan.mediamtx.get('garage')?.source, 'rtsp://127.0.0.1:18554/garage-ingest');
   });
 
   it('test patterns use go2rtc virtual sources encoded to H.264', () => {
@@ -145,7 +155,7 @@ describe('engine plan', () => {
       username: null,
       password: null,
     });
-    assert.equal(buildEnginePlan([t], opts).go2rtc.get('t_ingest'), 'ffmpeg:virtual?video&size=720#video=h264');
+    assert.equal(buildEnginePlan([t], opts).go2rtc.get('t-ingest'), 'ffmpeg:virtual?video&size=720#video=h264');
   });
 
   it('disabled cameras are in neither engine', () => {

@@ -5,7 +5,7 @@
  * RTSPS, RTMP). Everything else — go2rtc's live outputs, recording, clips, snapshots, Home
  * Assistant — reads MediaMTX's local restream. Sources MediaMTX cannot pull (MJPEG or JPEG over
  * HTTP, the demo's test patterns) are first converted by FFmpeg inside go2rtc into an
- * `<id>_ingest` stream, which MediaMTX then pulls like any RTSP camera, so the camera still sees a
+ * `<id>-ingest` stream, which MediaMTX then pulls like any RTSP camera, so the camera still sees a
  * single client.
  *
  * On demand: a camera that is not recorded (neither continuously nor into a pre-roll buffer) is
@@ -64,7 +64,8 @@ export interface EnginePlan {
 
 /** The go2rtc stream that converts a non-RTSP source, read by MediaMTX. */
 export function ingestStreamName(id: string): string {
-  return `${id}_ingest`;
+  // "-" is outside the camera id alphabet: a camera named "garage_ingest" cannot take this name.
+  return `${id}-ingest`;
 }
 
 /**
