@@ -131,12 +131,16 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     bus,
     logger,
     redactor,
-    binaries: resolveBinaries({
-      go2rtc: e.CAMSTACK_GO2RTC_BIN,
-      mediamtx: e.CAMSTACK_MEDIAMTX_BIN,
-      ffmpeg: e.CAMSTACK_FFMPEG_BIN,
-      ffprobe: e.CAMSTACK_FFPROBE_BIN,
-    }),
+    binaries: resolveBinaries(
+      {
+        go2rtc: e.CAMSTACK_GO2RTC_BIN,
+        mediamtx: e.CAMSTACK_MEDIAMTX_BIN,
+        ffmpeg: e.CAMSTACK_FFMPEG_BIN,
+        ffprobe: e.CAMSTACK_FFPROBE_BIN,
+      },
+      env.PATH,
+      e.CAMSTACK_CACHE_DIR,
+    ),
     workDir,
     recordDir: config.mediaDir,
     ports: enginePorts,

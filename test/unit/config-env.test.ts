@@ -44,6 +44,7 @@ const CASES = {
   CAMSTACK_MEDIAMTX_BIN: path(),
   CAMSTACK_FFMPEG_BIN: path(),
   CAMSTACK_FFPROBE_BIN: path(),
+  CAMSTACK_CACHE_DIR: path(),
   CAMSTACK_ENGINE_PORTS: { default: {}, good: ['{"go2rtcApi":31984}', { go2rtcApi: 31984 }], bad: '{"go2rtcapi":1}' },
   CAMSTACK_WEBRTC_BIND: { default: '', good: ['127.0.0.1', '127.0.0.1'], bad: null },
   CAMSTACK_RTSP_BIND: { default: '127.0.0.1', good: ['0.0.0.0', '0.0.0.0'], bad: null },

@@ -178,6 +178,11 @@ export const ENV_VARIABLES = {
   CAMSTACK_MEDIAMTX_BIN: binary('MediaMTX'),
   CAMSTACK_FFMPEG_BIN: text(null, 'Path of the ffmpeg executable. Default: ffmpeg on PATH.', 'a path'),
   CAMSTACK_FFPROBE_BIN: text(null, 'Path of the ffprobe executable. Default: ffprobe on PATH.', 'a path'),
+  CAMSTACK_CACHE_DIR: text(
+    null,
+    'Where npm run setup put the pinned engines (it reads the same variable). Default: .cache in the checkout.',
+    'a path',
+  ),
   CAMSTACK_ENGINE_PORTS: enginePorts(
     'The engines’ ports, as JSON, merged over the defaults (engines/ports.ts), e.g. {"go2rtcApi":31984}.',
   ),

@@ -29,9 +29,14 @@ function onPath(name: string, pathEnv: string | undefined): string | null {
   return null;
 }
 
-/** The manifest `npm run setup` writes: absolute paths of the pinned go2rtc and MediaMTX builds. */
-function setupManifest(): Partial<Record<'go2rtc' | 'mediamtx', string>> {
-  const path = fileURLToPath(new URL('../../../.cache/bin/engines.json', import.meta.url));
+/**
+ * The manifest `npm run setup` writes into its cache folder (CAMSTACK_CACHE_DIR, else `.cache` in
+ * the checkout): absolute paths of the pinned go2rtc and MediaMTX builds.
+ */
+function setupManifest(cacheDir: string | null | undefined): Partial<Record<'go2rtc' | 'mediamtx', string>> {
+  const path = cacheDir
+    ? join(cacheDir, 'bin', 'engines.json')
+    : fileURLToPath(new URL('../../../.cache/bin/engines.json', import.meta.url));
   if (!existsSync(path)) return {};
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Partial<Record<'go2rtc' | 'mediamtx', string>>;
@@ -48,8 +53,9 @@ function setupManifest(): Partial<Record<'go2rtc' | 'mediamtx', string>> {
 export function resolveBinaries(
   configured: Partial<Record<keyof EngineBinaries, string | null>> = {},
   pathEnv: string | undefined = process.env.PATH,
+  cacheDir: string | null | undefined = process.env.CAMSTACK_CACHE_DIR,
 ): EngineBinaries {
-  const manifest = setupManifest();
+  const manifest = setupManifest(cacheDir);
   const find = (name: keyof EngineBinaries): string => {
     const path = configured[name];
     if (path) {
