@@ -234,6 +234,7 @@ export async function startCamstack(env: NodeJS.ProcessEnv = process.env): Promi
     runtime,
     go2rtc: engines.go2rtcApi,
     go2rtcRunning: () => engineRunning('go2rtc'),
+    syncEngines: () => reconciler.schedule(),
     ffmpegBin,
     ports: engines.ports,
     mediaDir: config.mediaDir,

@@ -224,6 +224,20 @@ describe('snapshots on the real engines', () => {
     }
   });
 
+  it('a stream go2rtc does not know yet (a camera added a moment ago) is synced first, not left to FFmpeg', async () => {
+    // go2rtc loses the stream, as it has not got a just-added camera until the reconciler's pass.
+    const go2rtc = `http://127.0.0.1:${sp.enginePorts.go2rtcApi}`;
+    // (go2rtc removes it, then answers 400 "path not exist" for its config file, which has none.)
+    await fetch(`${go2rtc}/api/streams?src=front`, { method: 'DELETE' });
+    const streams = (await (await fetch(`${go2rtc}/api/streams`)).json()) as Record<string, unknown>;
+    assert.equal(streams.front, undefined, 'go2rtc no longer has the stream');
+    const before = sp.output().length;
+    const shot = await get(sp, '/api/cameras/front/snapshot.jpg?maxAge=0');
+    assert.equal(shot.status, 200, shot.body.toString());
+    assert.equal(shot.headers.get('x-snapshot-source'), 'go2rtc');
+    assert.doesNotMatch(sp.output().slice(before), /could not take a snapshot/);
+  });
+
   it('a snapshot is not counted as a viewer', async () => {
     let most = 0;
     let done = false;

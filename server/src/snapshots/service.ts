@@ -27,7 +27,7 @@ import type { CameraStatus } from '../cameras/status.js';
 import { classifyFailure } from '../cameras/verify.js';
 import type { Camera } from '../config/load.js';
 import { DomainError } from '../domain-errors.js';
-import type { Go2rtcClient } from '../engines/clients.js';
+import { EngineHttpError, type Go2rtcClient } from '../engines/clients.js';
 import type { EventBus } from '../events/bus.js';
 import type { Logger } from '../log/logger.js';
 import { redactUrlCredentials, type SecretRedactor } from '../log/redact.js';
@@ -105,6 +105,12 @@ export interface SnapshotServiceDeps {
   runtime: { get(id: string): CameraStatus | undefined; acquireInternalReader(id: string): () => void };
   go2rtc: Pick<Go2rtcClient, 'frame'>;
   go2rtcRunning: () => boolean;
+  /**
+   * Brings the engines in line with the cameras (the reconciler's pass). A camera added a moment
+   * ago may not be in go2rtc yet: when go2rtc does not know the stream, the snapshot waits for this
+   * once and asks go2rtc again before falling back to FFmpeg.
+   */
+  syncEngines?: () => Promise<void>;
   ffmpegBin: string;
   /** For the MediaMTX restream URL. */
   ports: PlanPorts;
@@ -297,7 +303,11 @@ export class SnapshotService {
     let go2rtcReason: string | null = null;
     if (d.go2rtcRunning()) {
       try {
-        jpeg = await this.#fromGo2rtc(id, width);
+        jpeg = await this.#fromGo2rtc(id, width).catch(async (err: unknown) => {
+          if (!(err instanceof EngineHttpError && err.status === 404 && d.syncEngines)) throw err;
+          await d.syncEngines();
+          return this.#fromGo2rtc(id, width);
+        });
       } catch (err) {
         go2rtcReason = this.#reason(err, 'go2rtc');
         d.logger.warn({ camera: id, reason: go2rtcReason }, 'go2rtc could not take a snapshot; trying FFmpeg');
