@@ -245,7 +245,10 @@ export class CamstackRecordings extends LitElement {
     this.#playback.stop();
   }
 
-  /** `at=<ms>` in the URL (a notification's link): play from there once, then drop it from the URL. */
+  /**
+   * After a load: a time picked while the day was loading plays now; so does `at=<ms>` in the URL
+   * (a notification's link), once, then it is dropped from the URL.
+   */
   #playRequested(): void {
     if (this.#pendingAt !== null) {
       const pending = this.#pendingAt;
