@@ -96,6 +96,22 @@ describe('panel: screenshots', { timeout: 600_000 }, () => {
         await waitPlayback(page);
         await page.waitForTimeout(500);
         await shot('recordings');
+        // At every zoom the timeline's time labels are readable: none runs into the next.
+        const zooms = page.locator('.zoom[aria-label="Zoom"] button');
+        for (let z = 0; z < (await zooms.count()); z++) {
+          await zooms.nth(z).click();
+          const labels = (
+            await page
+              .locator('camstack-timeline .ticks span')
+              .evaluateAll((els) => els.map((e) => e.getBoundingClientRect()).map((r) => [r.left, r.right, r.width]))
+          ).filter(([, , w]) => (w ?? 0) > 0) as [number, number, number][];
+          assert.ok(labels.length >= 2, `${size}, zoom ${z}: ${labels.length} time labels`);
+          for (let i = 1; i < labels.length; i++) {
+            const [left] = labels[i] as [number, number, number];
+            const [, right] = labels[i - 1] as [number, number, number];
+            assert.ok(left >= right + 4, `${size}, zoom ${z}: time labels overlap: ${JSON.stringify(labels)}`);
+          }
+        }
         await page.locator('nav a[href="settings"]').click();
         await page.locator('.bar-row').first().waitFor();
         await shot('settings');

@@ -121,11 +121,18 @@ export class CamstackTimeline extends LitElement {
         height: 18px;
         font-size: 11px;
         color: var(--cs-text2);
+        container-type: inline-size;
       }
       .ticks span {
         position: absolute;
         transform: translateX(-50%);
         white-space: nowrap;
+      }
+      /* A phone: every other time label, so "03:00 AM" and "06:00 AM" do not run into each other. */
+      @container (max-width: 600px) {
+        .ticks span:nth-child(even) {
+          display: none;
+        }
       }
       .tip {
         position: absolute;
