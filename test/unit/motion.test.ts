@@ -549,16 +549,32 @@ describe('frame clock', () => {
     assert.ok(Math.abs(clock.now(burstAt + 51) - (burstAt + 51 - lag)) < 1);
   });
 
-  it('does not drift away from a camera whose clock runs 0.5 % slow, and snaps after a long stall', () => {
+  it('keeps the spacing of a backlog a little longer than the stall limit (lag cut to the limit, not snapped)', () => {
+    const clock = new FrameClock(3, 15_000);
+    for (let n = 0; n < 9; n++) clock.frame((n * 1000) / 3);
+    // Stopped for 15.6 s: the 47 frames of those seconds come in 1.5 s.
+    const burstAt = (8 * 1000) / 3 + 15_600;
+    const times: number[] = [];
+    for (let k = 0; k < 47; k++) times.push(clock.frame(burstAt + k * 32));
+    assert.ok(burstAt - (times[0] as number) <= 15_000, 'never more than the limit behind its arrival');
+    for (let k = 1; k < times.length; k++) {
+      const step = (times[k] as number) - (times[k - 1] as number);
+      assert.ok(Math.abs(step - 333.333) < 20, `frame ${k}: ${step} ms after the one before, not its 32 ms of arrival`);
+    }
+  });
+
+  it('does not drift away from a camera whose clock runs 0.5 % slow, and is never more than the limit behind', () => {
     const clock = new FrameClock(3);
     let last = 0;
+    let arrival = 0;
     for (let n = 0; n < 20_000; n++) {
-      const arrival = n * (1000 / 3) * 1.005;
+      arrival = n * (1000 / 3) * 1.005;
       last = arrival - clock.frame(arrival);
       assert.ok(last < 1000, `lag ${last} ms at frame ${n}`);
     }
-    const t = clock.frame(20_000 * (1000 / 3) * 1.005 + 60_000);
-    assert.equal(clock.now(0) + t, clock.now(t), 'no lag left after the snap');
+    const late = arrival + 60_000;
+    assert.equal(clock.frame(late), late - 15_000, 'a minute-long stall: timed the limit (15 s) before arrival');
+    assert.equal(clock.now(late), late - 15_000);
     clock.reset();
     assert.equal(clock.frame(5), 5);
   });

@@ -7,9 +7,13 @@
  *
  * - a frame can not arrive before it happened: a frame timed later than its arrival moves the
  *   anchor back to the arrival (so the clock tracks the least-delayed frames);
- * - it is pulled a little (1 % of the lag per frame) towards the arrivals, so a camera whose clock
- *   runs slower than ours does not drift away over the hours;
- * - a lag beyond `maxLagMs` (a long stall) snaps it to the arrival.
+ * - it is pulled a little (1 % of the lag per frame, at most 5 % of a frame interval) towards the
+ *   arrivals, so a camera whose clock runs slower than ours does not drift away over the hours,
+ *   while a burst keeps its spacing to within 5 %;
+ * - a lag beyond `maxLagMs` (a long stall) is cut to `maxLagMs`: the frame is timed that long
+ *   before its arrival, and the frames after it keep their spacing from there. Cutting rather than
+ *   snapping to the arrival matters for a backlog just over the limit: snapped, every frame of the
+ *   burst would be timed by arrival and a 4 s motion would shrink to a fraction of a second.
  */
 export class FrameClock {
   readonly #frameMs: number;
@@ -29,10 +33,12 @@ export class FrameClock {
   /** The time of the next frame, which arrived at `arrivalMs`. */
   frame(arrivalMs: number): number {
     let t = this.#anchorMs === null ? arrivalMs : this.#anchorMs + (this.#frame - this.#anchorFrame) * this.#frameMs;
-    if (this.#anchorMs === null || t > arrivalMs || arrivalMs - t > this.#maxLagMs) {
+    if (this.#anchorMs === null || t > arrivalMs) {
       t = arrivalMs;
+    } else if (arrivalMs - t > this.#maxLagMs) {
+      t = arrivalMs - this.#maxLagMs;
     } else {
-      t += (arrivalMs - t) * 0.01;
+      t += Math.min((arrivalMs - t) * 0.01, this.#frameMs * 0.05);
     }
     this.#anchorMs = t;
     this.#anchorFrame = this.#frame;

@@ -92,6 +92,8 @@ export interface MotionDetectorOptions {
 
 /** Frames kept for the fps figure: their arrival times over this window. */
 const FPS_WINDOW_MS = 10_000;
+/** Default of `stuckAfterMs`. */
+const STUCK_AFTER_MS = 20_000;
 /** How often the detector checks, without frames, whether an event has ended. */
 const TICK_MS = 500;
 
@@ -134,7 +136,8 @@ export class MotionDetector {
     this.#reader = new RawFrameReader(width * height);
     this.#comparer = new FrameComparer(rasterizeMask(opts.config.zones, width, height), this.#thresholds.pixelDelta);
     this.#machine = new MotionStateMachine(this.#timing);
-    this.#clock = new FrameClock(fps);
+    // A stall the FFmpeg survives (shorter than the stuck limit) keeps its backlog's spacing.
+    this.#clock = new FrameClock(fps, deps.stuckAfterMs ?? STUCK_AFTER_MS);
     const name = `ffmpeg:${opts.camera}:motion`;
     const progress = new ProgressParser();
     const onProgress = deps.onProgress;
@@ -148,7 +151,7 @@ export class MotionDetector {
       stopMethod: 'SIGINT',
       stopGraceMs: 1000,
       killGraceMs: 2000,
-      stuckAfterMs: deps.stuckAfterMs ?? 20_000,
+      stuckAfterMs: deps.stuckAfterMs ?? STUCK_AFTER_MS,
       policy: deps.policy ?? { baseDelayMs: 1000, maxDelayMs: 30_000, maxRestarts: 100, windowMs: 600_000 },
       lineLevel: () => 'debug',
       ...(deps.pidDir ? { pidDir: deps.pidDir } : {}),
