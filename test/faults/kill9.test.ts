@@ -206,11 +206,11 @@ describe('kill -9 mid-recording', () => {
     const killedAt = Date.now();
     sp.proc.kill('SIGKILL');
     await sp.exited;
-    // The engines outlive their parent (that is what the reaping is for).
-    assert.ok(
-      orphans.some((pid) => isAlive(pid)),
-      'engines left running by the killed server',
-    );
+    // The engines usually outlive their parent (that is what the reaping is for), but one may also
+    // die on its own first (SIGPIPE on its next log line to the dead server's pipe): either is fine,
+    // what counts is that none is left after the next start.
+    const outlived = orphans.filter((pid) => isAlive(pid)).length;
+    process.stdout.write(`# engines alive after the server was killed: ${outlived} of ${orphans.length}\n`);
     sp = await start();
     await waitUntil(() => orphans.every((pid) => !isAlive(pid)), 30_000, 'the orphans reaped');
     await streamingAndRecording(sp, killedAt, 'streaming and recording again after the restart');
